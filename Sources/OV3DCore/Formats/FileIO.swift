@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Plain POSIX file access without Foundation. Every error becomes an `OV3DError.io` naming the path.
+public enum FileIO {
+    /// Default ceiling for whole-file reads (4 GiB).
+    public static let defaultMaxBytes = 4 << 30
+
+    /// Reads a whole file. Throws if it is larger than `maxBytes`.
+    public static func read(_ path: String, maxBytes: Int = defaultMaxBytes) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OV3DError.io("cannot open \(path): \(errnoString())") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw OV3DError.io("cannot stat \(path): \(errnoString())") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw OV3DError.io("\(path) is not a regular file") }
+        let size = Int(st.st_size)
+        guard size <= maxBytes else { throw OV3DError.io("\(path) is \(size) bytes, more than the limit of \(maxBytes)") }
+        var out = [UInt8](repeating: 0, count: size)
+        var got = 0
+        try out.withUnsafeMutableBytes { buf in
+            while got < size {
+                let r = Glibc.read(fd, buf.baseAddress! + got, size - got)
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    throw OV3DError.io("cannot read \(path): \(errnoString())")
+                }
+                if r == 0 { break }
+                got += r
+            }
+        }
+        if got < size { out.removeLast(size - got) }
+        return out
+    }
+
+    /// Writes `bytes` to `path` through a temporary file and rename, so readers never see half a file.
+    public static func write(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
+        let tmp = path + ".tmp-ov3d-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OV3DError.io("cannot create \(path): \(errnoString())") }
+        var done = 0
+        while done < bytes.count {
+            let r = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if r < 0 {
+                if errno == EINTR { continue }
+                let m = errnoString()
+                close(fd); unlink(tmp)
+                throw OV3DError.io("cannot write \(path): \(m)")
+            }
+            done += r
+        }
+        guard close(fd) == 0 else { unlink(tmp); throw OV3DError.io("cannot write \(path): \(errnoString())") }
+        guard rename(tmp, path) == 0 else { let m = errnoString(); unlink(tmp); throw OV3DError.io("cannot rename to \(path): \(m)") }
+    }
+
+    public static func write(_ path: String, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write(path, $0) }
+    }
+
+    public static func write(_ path: String, text: String) throws {
+        try write(path, Array(text.utf8))
+    }
+
+    /// Maps a file read-only. The mapping lives as long as the returned storage.
+    public static func map(_ path: String) throws -> ByteStorage {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OV3DError.io("cannot open \(path): \(errnoString())") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw OV3DError.io("cannot stat \(path): \(errnoString())") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw OV3DError.io("\(path) is not a regular file") }
+        let size = Int(st.st_size)
+        if size == 0 { return ByteStorage([]) }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw OV3DError.io("cannot map \(path): \(errnoString())")
+        }
+        return ByteStorage(base: UnsafeRawPointer(p), count: size, release: { munmap(p, size) })
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The directory part of a path ("a/b/c.json" -> "a/b", "c.json" -> ".").
+    public static func directory(of path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return "." }
+        return i == path.startIndex ? "/" : String(path[..<i])
+    }
+
+    /// Joins a relative path onto a directory; absolute paths are returned unchanged.
+    public static func join(_ dir: String, _ path: String) -> String {
+        if path.hasPrefix("/") || dir.isEmpty || dir == "." { return path }
+        return dir.hasSuffix("/") ? dir + path : dir + "/" + path
+    }
+
+    static func errnoString() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,159 @@
+/*
+ * ov3d.h — open-vocabulary 3D scene understanding for robots. C99 public API of libov3d.so.
+ *
+ * Usage (error handling shortened; every call returns an ov3d_status, 0 = OV3D_OK):
+ *
+ *     #include <ov3d.h>
+ *
+ *     if (ov3d_check_abi(OV3D_ABI_VERSION) != OV3D_OK) { puts(ov3d_last_error()); return 1; }
+ *
+ *     // 1. Load an immutable model once (OpenScene / CUA-O3D / SAS .pth, or safetensors).
+ *     ov3d_model *model = NULL;
+ *     if (ov3d_model_load("openscene_lseg.pth.tar", NULL, &model) != OV3D_OK)
+ *         fprintf(stderr, "ov3d: %s\n", ov3d_last_error());
+ *
+ *     // 2. Describe the robot's points in place: any struct layout, no copy.
+ *     //    (here a pcl::PointXYZRGB array: x y z at offset 0, 32 bytes per point)
+ *     ov3d_points pts = ov3d_points_xyz(&cloud->points[0].x, n, sizeof(cloud->points[0]));
+ *
+ *     // 3. One session per thread runs the network and scores a vocabulary.
+ *     ov3d_session *s = NULL;
+ *     ov3d_session_create(model, NULL, &s);
+ *     ov3d_result *r = NULL;
+ *     ov3d_session_run(s, &pts, NULL, &r);
+ *     const char *words[] = {"wall", "floor", "chair", "fire extinguisher"};
+ *     // ... set a vocabulary (text encoder or raw embeddings), read labels/scores/heat-maps
+ *     ov3d_result_free(r);
+ *     ov3d_session_free(s);
+ *     ov3d_model_free(model);
+ *
+ * Conventions (all functions):
+ *  - Status: functions return ov3d_status (int32). On failure the message of the last failing
+ *    call on *this thread* is ov3d_last_error(); it stays valid until the next ov3d call on the
+ *    same thread. Success clears it.
+ *  - Handles are opaque. Every *_create/*_load has a *_free; *_free(NULL) is a no-op. Passing a
+ *    handle of the wrong type is reported as OV3D_ERR_INVALID_ARGUMENT.
+ *  - Buffers passed in are borrowed for the duration of the call only (never retained), with an
+ *    explicit element count and, for point attributes, a stride in bytes. Outputs are written
+ *    into caller buffers whose capacity the caller states, or held by a result object and
+ *    exposed through accessors whose pointers live as long as that object. The caller never
+ *    free()s memory returned by ov3d.
+ *  - Params structs start with `uint32_t struct_size`; obtain them from *_default_params(),
+ *    which fills struct_size. A struct from an older header (smaller size) is accepted; a size
+ *    the library does not know is OV3D_ERR_INVALID_ARGUMENT. Passing NULL means defaults.
+ *  - Threads: unless stated otherwise, functions on *distinct* objects may run concurrently;
+ *    models are immutable after load and may be shared by any number of threads; sessions,
+ *    results, fusion sessions and clouds must not be used by two threads at once.
+ *  - Thread counts: `n_threads` in params (0 = the process default set by
+ *    ov3d_set_num_threads, which itself defaults to all cores) also sets OpenBLAS's thread count
+ *    for the duration of the call.
+ *  - Long calls take an optional ov3d_progress_callback; returning non-zero from it cancels the
+ *    call, which then returns OV3D_ERR_CANCELLED and leaves its outputs unspecified.
+ */
+#ifndef OV3D_H
+#define OV3D_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==================================================================================== */
+/* Core: versions, status, errors, logging, threads                                      */
+/* ==================================================================================== */
+
+#define OV3D_VERSION_MAJOR 0
+#define OV3D_VERSION_MINOR 1
+#define OV3D_VERSION_PATCH 0
+#define OV3D_VERSION_STRING "0.1.0"
+/** Incremented on every incompatible change of this header's ABI. */
+#define OV3D_ABI_VERSION 1
+
+/** Status codes. 0 is success; errors are negative. */
+typedef enum ov3d_status {
+    OV3D_OK = 0,
+    OV3D_ERR_INVALID_ARGUMENT = -1, /**< NULL where not allowed, bad size/stride/dims, NaN, ... */
+    OV3D_ERR_IO = -2,               /**< a file could not be opened, read or written */
+    OV3D_ERR_FORMAT = -3,           /**< a file or buffer is malformed */
+    OV3D_ERR_UNSUPPORTED = -4,      /**< valid but not supported (dtype, variant, version) */
+    OV3D_ERR_OUT_OF_MEMORY = -5,    /**< an allocation failed or a size limit was hit */
+    OV3D_ERR_CANCELLED = -6,        /**< a progress callback asked to stop */
+    OV3D_ERR_INTERNAL = -7          /**< a bug in ov3d; please report with the message */
+} ov3d_status;
+
+/** Library version "major.minor.patch". Static storage. Thread-safe. */
+const char *ov3d_version(void);
+
+/** Writes the library's version numbers; any pointer may be NULL. Thread-safe. */
+void ov3d_version_numbers(int32_t *major, int32_t *minor, int32_t *patch);
+
+/** The ABI version the library implements. Thread-safe. */
+uint32_t ov3d_abi_version(void);
+
+/** Returns OV3D_OK if the library implements `header_abi_version` (pass OV3D_ABI_VERSION),
+ *  else OV3D_ERR_UNSUPPORTED with a message. Thread-safe. */
+int32_t ov3d_check_abi(uint32_t header_abi_version);
+
+/** Message of the last failed call on this thread ("" if none). Valid until the next ov3d call
+ *  on this thread; never NULL. Thread-safe (thread-local). */
+const char *ov3d_last_error(void);
+
+/** Status of the last failed call on this thread (OV3D_OK if the last call succeeded). */
+int32_t ov3d_last_status(void);
+
+/** A constant description of a status code ("invalid argument", ...). Never NULL. Thread-safe. */
+const char *ov3d_status_string(int32_t status);
+
+/** Log levels. */
+typedef enum ov3d_log_level {
+    OV3D_LOG_DEBUG = 0,
+    OV3D_LOG_INFO = 1,
+    OV3D_LOG_WARN = 2,
+    OV3D_LOG_ERROR = 3,
+    OV3D_LOG_NONE = 4
+} ov3d_log_level;
+
+/** Receives log messages. `message` is valid only during the call. May be called from any
+ *  thread the library uses; the callback must be thread-safe. */
+typedef void (*ov3d_log_callback)(int32_t level, const char *message, void *user_data);
+
+/** Installs a process-wide log callback (NULL restores the default: warnings and errors to
+ *  stderr) and the minimum level delivered (an ov3d_log_level; OV3D_LOG_NONE silences).
+ *  Thread-safe. */
+int32_t ov3d_set_log_callback(ov3d_log_callback callback, void *user_data, int32_t min_level);
+
+/** Progress of a long call: fraction in [0,1] and a short stage name (valid during the call).
+ *  Return 0 to continue, non-zero to cancel. Called on the calling thread. */
+typedef int (*ov3d_progress_callback)(float fraction, const char *stage, void *user_data);
+
+/** Sets the process-wide default thread count (0 = all cores; at most 256), which params with
+ *  n_threads = 0 use; also sets OpenBLAS's thread count. Thread-safe, but affects calls that
+ *  start afterwards on every thread. */
+int32_t ov3d_set_num_threads(int32_t n_threads);
+
+/** The resolved process-wide default thread count (>= 1). Thread-safe. */
+int32_t ov3d_get_num_threads(void);
+
+/* ==================================================================================== */
+/* Point clouds (issue 6): borrowed views, cloud objects, file I/O, superpoints           */
+/* ==================================================================================== */
+
+/* ==================================================================================== */
+/* Models and sessions (issues 3, 4): checkpoints, MinkUNet inference, results            */
+/* ==================================================================================== */
+
+/* ==================================================================================== */
+/* Text (issue 5): CLIP tokenizer, text encoder, vocabularies                            */
+/* ==================================================================================== */
+
+/* ==================================================================================== */
+/* Fusion and evaluation (issue 7): multi-view 2D->3D, multi-teacher, metrics             */
+/* ==================================================================================== */
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* OV3D_H */
