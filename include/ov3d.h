@@ -31,7 +31,7 @@
  *  - Status: functions return ov3d_status (int32). On failure the message of the last failing
  *    call on *this thread* is ov3d_last_error(); it stays valid until the next ov3d call on the
  *    same thread. Success clears it.
- *  - Handles are opaque. Every *_create/*_load has a *_free; *_free(NULL) is a no-op. Passing a
+ *  - Handles are opaque. Every create or load function has a matching free function; free(NULL) is a no-op. Passing a
  *    handle of the wrong type is reported as OV3D_ERR_INVALID_ARGUMENT.
  *  - Buffers passed in are borrowed for the duration of the call only (never retained), with an
  *    explicit element count and, for point attributes, a stride in bytes. Outputs are written
@@ -135,6 +135,39 @@ int32_t ov3d_set_num_threads(int32_t n_threads);
 
 /** The resolved process-wide default thread count (>= 1). Thread-safe. */
 int32_t ov3d_get_num_threads(void);
+
+/** Layout of colour bytes in an ov3d_points view. */
+typedef enum ov3d_color_order {
+    OV3D_COLOR_RGB = 0, /**< r, g, b bytes (PLY, numpy) */
+    OV3D_COLOR_BGR = 1  /**< b, g, r bytes: PCL's packed `rgb` float field / ROS PointCloud2 rgb */
+} ov3d_color_order;
+
+/** A borrowed, strided view of the caller's points: no copy is made and nothing is retained
+ *  after the call that receives it. Attribute i of point k is read at
+ *  `(const char *)attr + k * attr_stride`. A stride of 0 means tightly packed. Optional
+ *  attributes are NULL when absent. Build one with ov3d_points_init(). */
+typedef struct ov3d_points {
+    uint32_t struct_size;    /**< sizeof(ov3d_points), set by ov3d_points_init */
+    uint32_t color_order;    /**< an ov3d_color_order */
+    size_t count;            /**< number of points (may be 0 only where a function says so) */
+    const float *xyz;        /**< x y z (float32), required */
+    size_t xyz_stride;       /**< bytes between points; 0 = 12; else >= 12 */
+    const uint8_t *rgb;      /**< optional: 3 colour bytes per point in color_order */
+    size_t rgb_stride;       /**< 0 = 3; else >= 3 */
+    const float *normals;    /**< optional: nx ny nz (float32) */
+    size_t normals_stride;   /**< 0 = 12; else >= 12 */
+    const float *intensity;  /**< optional: one float32 per point (LiDAR remission) */
+    size_t intensity_stride; /**< 0 = 4; else >= 4 */
+} ov3d_points;
+
+/** Returns a view of `count` points whose x y z floats start at `xyz` and repeat every
+ *  `xyz_stride` bytes (0 = packed), with no optional attributes. Never fails; validation
+ *  happens where the view is used. Thread-safe.
+ *  Example for a pcl::PointCloud<pcl::PointXYZRGB> c:
+ *    ov3d_points v = ov3d_points_init(&c.points[0].x, c.size(), sizeof(pcl::PointXYZRGB));
+ *    v.rgb = (const uint8_t *)&c.points[0].rgb; v.rgb_stride = sizeof(pcl::PointXYZRGB);
+ *    v.color_order = OV3D_COLOR_BGR; */
+ov3d_points ov3d_points_init(const float *xyz, size_t count, size_t xyz_stride);
 
 /* ==================================================================================== */
 /* Point clouds (issue 6): borrowed views, cloud objects, file I/O, superpoints           */

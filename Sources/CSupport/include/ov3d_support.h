@@ -3,6 +3,7 @@
 #define OV3D_SUPPORT_H
 #include <stddef.h>
 #include <stdint.h>
+#include "ov3d.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
