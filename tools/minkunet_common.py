@@ -210,8 +210,31 @@ def seeded_state_dict(a, seed=20261122, prefix="net3d."):
 
 
 def save_safetensors(path, sd, metadata=None):
-    from safetensors.numpy import save_file
-    save_file({k: np.ascontiguousarray(v) for k, v in sd.items()}, path, metadata=metadata)
+    """Deterministic safetensors writer (the safetensors package orders its JSON header from a
+    hash map, so its bytes vary between runs): keys in sorted order, header padded with spaces to
+    a multiple of 8. The result is read back with the safetensors package to check it."""
+    import json
+    names = {np.dtype("<f4"): "F32", np.dtype("<i8"): "I64", np.dtype("<i4"): "I32"}
+    header, blobs, off = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {k: str(metadata[k]) for k in sorted(metadata)}
+    for k in sorted(sd):
+        a = np.array(sd[k], order="C")        # (ascontiguousarray would turn 0-d into 1-d)
+        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        header[k] = {"dtype": names[a.dtype.newbyteorder("<")], "shape": list(a.shape),
+                     "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    from safetensors.numpy import load_file
+    back = load_file(path)
+    assert sorted(back) == sorted(sd) and all(np.array_equal(back[k], np.asarray(sd[k])) for k in sd)
 
 
 def bytes_digest(arr):
