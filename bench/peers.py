@@ -18,13 +18,16 @@ Batch mode (prints a table and optionally a JSON file):
   python3 bench/peers.py --scene ../shared/data/scannet_votenet50k/scene0000_00_vert.npy
   python3 bench/peers.py --coords room_coords.npy --weights w.safetensors --write-weights w.st
   python3 bench/peers.py --room --check-output ov3d_out.npy      # compare any (Nv, D) output
+Times are wall-clock and process CPU time (the machines are shared: CPU time is the steadier
+number for 1 thread; with more threads it is the sum over threads).
 
 Serve mode, for a benchmark in another language that interleaves its own runs with the peers:
   python3 bench/peers.py --room --serve
   After setup and the correctness checks it prints `READY <n_voxels> <flops>`; then reads one
   command per line from stdin and answers with one line:
-    run <peer>        -> `<peer> <ms>`        (one timed forward; peer = spconv | torch)
-    calib             -> `calib <gflops> <gemm_floor_ms>`
+    run <peer>        -> `<peer> <wall_ms> <cpu_ms>`  (one timed forward; peer = spconv | torch;
+                         `<peer> WRONG` if its output failed the check)
+    calib             -> `calib <sgemm_gflops> <gemm_floor_wall_ms> <gemm_floor_cpu_ms>`
     check <file.npy>  -> `check <rel_maxabs> <abs_maxabs>` (vs the float64 reference, head 0)
     quit              -> exits
   `--write-weights FILE` writes the weights used (safetensors, ME layout, net3d. keys) and
@@ -68,23 +71,18 @@ class Peers:
         self.ok = {}
 
     def run(self, peer):
-        """One forward; returns (ms, output of head 0 as numpy)."""
-        if peer == "spconv":
-            with torch.no_grad():
-                t0 = time.perf_counter()
-                x = spconv_input(self.coords, self.feats)
-                out = self.spnet(x)[self.h0]
-                ms = (time.perf_counter() - t0) * 1e3
-            return ms, out
-        if peer == "torch":
-            with torch.no_grad():
-                t0 = time.perf_counter()
+        """One forward; returns (wall ms, process CPU ms, output of head 0)."""
+        if peer not in ("spconv", "torch"):
+            raise ValueError(f"unknown peer {peer}")
+        with torch.no_grad():
+            t0, c0 = time.perf_counter(), time.process_time()
+            if peer == "spconv":
+                out = self.spnet(spconv_input(self.coords, self.feats))[self.h0]
+            else:
                 r = MEReference(self.a, self.sd)
                 r.setup(self.coords)
                 out = r.forward(self.feats)[self.h0]
-                ms = (time.perf_counter() - t0) * 1e3
-            return ms, out
-        raise ValueError(peer)
+            return (time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3, out
 
     def reference(self):
         if self.ref is None:
@@ -96,7 +94,7 @@ class Peers:
         return self.ref
 
     def check(self, peer):
-        _, out = self.run(peer)
+        _, _, out = self.run(peer)
         e = rel_maxabs(out.numpy(), self.reference())
         self.ok[peer] = e[0] < TOL
         return e
@@ -129,13 +127,14 @@ class Peers:
         A = torch.randn(mx, cmax)
         B = torch.randn(cmax, omax)
         C = torch.empty(mx, omax)
-        floor = 1e9
-        for _ in range(2):
-            t0 = time.perf_counter()
+        floor, floor_cpu = 1e12, 1e12
+        for _ in range(3):
+            t0, c0 = time.perf_counter(), time.process_time()
             for n, ci, co in shapes:
                 torch.mm(A[:n, :ci], B[:ci, :co], out=C[:n, :co])
             floor = min(floor, (time.perf_counter() - t0) * 1e3)
-        return gflops, floor
+            floor_cpu = min(floor_cpu, (time.process_time() - c0) * 1e3)
+        return gflops, floor, floor_cpu
 
 
 def load_input(args):
@@ -217,11 +216,11 @@ def main():
                     if not P.ok.get(cmd[1], False):
                         print(f"{cmd[1]} WRONG", flush=True)
                         continue
-                    ms, _ = P.run(cmd[1])
-                    print(f"{cmd[1]} {ms:.3f}", flush=True)
+                    ms, cpu, _ = P.run(cmd[1])
+                    print(f"{cmd[1]} {ms:.3f} {cpu:.3f}", flush=True)
                 elif cmd[0] == "calib":
-                    g, fl = P.calib()
-                    print(f"calib {g:.2f} {fl:.3f}", flush=True)
+                    g, fl, flc = P.calib()
+                    print(f"calib {g:.2f} {fl:.3f} {flc:.3f}", flush=True)
                 elif cmd[0] == "check":
                     e = rel_maxabs(np.load(cmd[1]), P.reference())
                     print(f"check {e[0]:.3e} {e[1]:.3e}", flush=True)
@@ -232,22 +231,25 @@ def main():
         return
 
     times = {p: [] for p in peers if P.ok[p]}
+    cpus = {p: [] for p in times}
     for _ in range(args.runs):
         for p in times:
-            ms, _ = P.run(p)
+            ms, cpu, _ = P.run(p)
             times[p].append(ms)
-    gflops, floor = P.calib()
+            cpus[p].append(cpu)
+    gflops, floor, floor_cpu = P.calib()
     res = {"input": what, "voxels": int(len(coords)), "flops": int(flops), "threads": args.threads,
-           "runs": args.runs, "checks": checks, "calib_sgemm_gflops": gflops, "gemm_floor_ms": floor,
+           "runs": args.runs, "checks": checks, "calib_sgemm_gflops": gflops, "gemm_floor_ms": floor, "gemm_floor_cpu_ms": floor_cpu,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
            "torch": torch.__version__, "peers": {}}
     print(f"calibration sgemm (torch.mm 4096x256x256): {gflops:.1f} GFLOP/s; network GEMM floor "
-          f"(torch.mm, same shapes): {floor:.0f} ms ({flops / floor / 1e6:.1f} GFLOP/s)")
+          f"(torch.mm, same shapes): {floor:.0f} ms wall, {floor_cpu:.0f} ms CPU ({flops / floor / 1e6:.1f} GFLOP/s)")
     for p, ts in times.items():
-        med = statistics.median(ts)
-        res["peers"][p] = {"median_ms": med, "all_ms": ts, "gflops": flops / med / 1e6,
-                           "ratio_to_floor": med / floor}
-        print(f"{p:7s} median {med:9.1f} ms  ({flops / med / 1e6:6.1f} GFLOP/s, {med / floor:.2f}x GEMM floor)  runs {[round(t) for t in ts]}")
+        med, medc = statistics.median(ts), statistics.median(cpus[p])
+        res["peers"][p] = {"median_ms": med, "all_ms": ts, "median_cpu_ms": medc, "all_cpu_ms": cpus[p],
+                           "gflops": flops / med / 1e6, "ratio_to_floor": med / floor}
+        print(f"{p:7s} median {med:9.1f} ms wall, {medc:9.1f} ms CPU ({flops / med / 1e6:6.1f} GFLOP/s, "
+              f"{med / floor:.2f}x GEMM floor)  runs {[round(t) for t in ts]}")
     print(f"peak RSS (this process, all peers): {res['peak_rss_mb']:.0f} MB")
     if args.json:
         with open(args.json, "w") as f:
