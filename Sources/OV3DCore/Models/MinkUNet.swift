@@ -74,8 +74,8 @@ public final class MinkUNet: @unchecked Sendable {
         public var rows: Int
         /// 2 · Σ pairs · cin · cout over every convolution (the FLOP count of the forward).
         public var flops: Double
-        /// Pair counts per offset of every kernel map of the forward ("k3 2->2": [...]).
-        public var pairCounts: [(String, [Int])]
+        /// Pair counts per offset of every kernel map of the forward (`CoordinateManager.pairCounts`).
+        public var pairCounts: [String: [Int]]
     }
 
     /// Runs the network on unique voxel coordinates (x y z per row) with `inChannels` input
@@ -170,6 +170,6 @@ public final class MinkUNet: @unchecked Sendable {
         }
         workspace.recycle(x)
         try tick("heads")
-        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCountSummary)
+        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCounts)
     }
 }
