@@ -177,6 +177,130 @@ ov3d_points ov3d_points_init(const float *xyz, size_t count, size_t xyz_stride);
 /* Models and sessions (issues 3, 4): checkpoints, MinkUNet inference, results            */
 /* ==================================================================================== */
 
+/* ---- MinkUNet models, sessions, results (issue 3) ----------------------------------
+ * A model is an immutable MinkUNet (OpenScene / CUA-O3D / SAS 3D network) loaded from a
+ * checkpoint; its architecture (MinkUNet14A..34C or any widths) and heads are read from the
+ * checkpoint's keys and shapes. A session is a per-thread workspace that runs the model on a
+ * point cloud: voxelisation as OpenScene (float64, first point per voxel), the network, and the
+ * per-point features of every head through the voxel inverse map. */
+
+/** An immutable network; share it between any number of threads and sessions. */
+typedef struct ov3d_model ov3d_model;
+/** A per-thread inference workspace bound to one model (keeps the model alive). */
+typedef struct ov3d_session ov3d_session;
+/** The output of one run; owns every buffer its accessors return. */
+typedef struct ov3d_result ov3d_result;
+
+/** Options for ov3d_model_load. */
+typedef struct ov3d_model_params {
+    uint32_t struct_size; /**< sizeof(ov3d_model_params), set by ov3d_model_default_params */
+    int32_t n_threads;    /**< reserved for parallel loading; 0 = process default */
+} ov3d_model_params;
+
+/** Default model params (struct_size filled). Thread-safe. */
+ov3d_model_params ov3d_model_default_params(void);
+
+/** Loads a MinkUNet checkpoint (torch .pth / .pth.tar zip, or safetensors), strips the `net3d.`,
+ *  `module.net3d.` or `module.` prefix, infers the architecture, validates every key and shape
+ *  (the error lists missing, unexpected and mis-shaped keys) and folds BatchNorm. `params` may be
+ *  NULL. On success *out_model owns a new model (free with ov3d_model_free); on failure it is set
+ *  to NULL. Thread-safe. */
+int32_t ov3d_model_load(const char *path, const ov3d_model_params *params, ov3d_model **out_model);
+
+/** Releases a model (NULL is a no-op). Sessions created from it keep it alive until they are freed. */
+void ov3d_model_free(ov3d_model *model);
+
+/** Number of output heads (1 for OpenScene/SAS, 3 for CUA-O3D). Thread-safe. */
+int32_t ov3d_model_head_count(const ov3d_model *model, int32_t *out_count);
+
+/** Output dimension of head `head` (e.g. 512 LSeg, 768 OpenSeg, 1024 DINOv2, 3200 SD). Thread-safe. */
+int32_t ov3d_model_head_dim(const ov3d_model *model, int32_t head, int32_t *out_dim);
+
+/** Name of head `head` ("final", "final_dinov2", "final_sd"); the string lives as long as the
+ *  model. Thread-safe. */
+int32_t ov3d_model_head_name(const ov3d_model *model, int32_t head, const char **out_name);
+
+/** Architecture name ("MinkUNet18A", or "MinkUNet(custom)" for other widths); the string lives as
+ *  long as the model. Thread-safe. */
+int32_t ov3d_model_variant(const ov3d_model *model, const char **out_name);
+
+/** Number of input feature channels per voxel (3). Thread-safe. */
+int32_t ov3d_model_in_channels(const ov3d_model *model, int32_t *out_channels);
+
+/** Options for ov3d_session_create. */
+typedef struct ov3d_session_params {
+    uint32_t struct_size;             /**< sizeof(ov3d_session_params) */
+    int32_t n_threads;                /**< threads for runs (0 = process default); also OpenBLAS's */
+    float voxel_size;                 /**< metres per voxel (default 0.02 indoor; 0.05 outdoor); > 0 */
+    ov3d_progress_callback progress;  /**< optional; called per layer during runs; non-zero cancels */
+    void *progress_user_data;         /**< passed to `progress` */
+} ov3d_session_params;
+
+/** Default session params: n_threads 0, voxel_size 0.02, no progress callback. Thread-safe. */
+ov3d_session_params ov3d_session_default_params(void);
+
+/** Creates a session (work buffers reused across runs) for `model`, which it retains. `params`
+ *  may be NULL. *out_session is NULL on failure. Thread-safe; the session itself must be used by
+ *  one thread at a time. */
+int32_t ov3d_session_create(const ov3d_model *model, const ov3d_session_params *params, ov3d_session **out_session);
+
+/** Frees a session and its work buffers (NULL is a no-op). */
+void ov3d_session_free(ov3d_session *session);
+
+/** Options of one run. */
+typedef struct ov3d_run_params {
+    uint32_t struct_size;   /**< sizeof(ov3d_run_params) */
+    int32_t head;           /**< -1 (default): all heads; else only this head is computed */
+    float voxel_size;       /**< 0 (default): the session's voxel size; else > 0 metres */
+    int32_t augment;        /**< non-zero: OpenScene's random rotation/scale augmentation (default 0 = off) */
+    uint64_t seed;          /**< augmentation seed */
+} ov3d_run_params;
+
+/** Default run params (all heads, session voxel size, no augmentation). Thread-safe. */
+ov3d_run_params ov3d_run_default_params(void);
+
+/** Voxelises `points` (borrowed for the call; xyz must be finite; the cloud may span at most
+ *  2^20 voxels per axis), runs the network with constant-one input features and returns the
+ *  result in *out_result (free with ov3d_result_free; NULL on failure). `params` may be NULL.
+ *  Not thread-safe per session. Returns OV3D_ERR_CANCELLED if the progress callback cancels. */
+int32_t ov3d_session_run(ov3d_session *session, const ov3d_points *points, const ov3d_run_params *params,
+                         ov3d_result **out_result);
+
+/** Runs the network on `count` unique integer voxel coordinates (x y z per row, |c| < 2^20,
+ *  borrowed) with `channels` input features per row (`features` may be NULL for ones; else
+ *  channels must equal the model's input channels). Result rows follow the input rows; the result
+ *  has one "point" per voxel. Not thread-safe per session. */
+int32_t ov3d_session_run_voxels(ov3d_session *session, const int32_t *coords, size_t count, const float *features,
+                                size_t channels, const ov3d_run_params *params, ov3d_result **out_result);
+
+/** Frees a result and every buffer its accessors returned (NULL is a no-op). */
+void ov3d_result_free(ov3d_result *result);
+
+/** Number of input points (rows of ov3d_result_features). */
+int32_t ov3d_result_point_count(const ov3d_result *result, size_t *out_count);
+
+/** Number of occupied voxels (rows of ov3d_result_voxel_features). */
+int32_t ov3d_result_voxel_count(const ov3d_result *result, size_t *out_count);
+
+/** Feature dimension of model head `head` in this result (error if the run did not compute it). */
+int32_t ov3d_result_feature_dim(const ov3d_result *result, int32_t head, int32_t *out_dim);
+
+/** Per-point features of model head `head`: point_count × dim row-major float32, raw network output
+ *  (normalized = 0) or L2-normalised per row (normalized != 0). The buffer is owned by the result,
+ *  created on first request, and valid until ov3d_result_free. Not thread-safe per result. */
+int32_t ov3d_result_features(ov3d_result *result, int32_t head, int32_t normalized, const float **out_features);
+
+/** Per-voxel features of head `head` (voxel_count × dim), as ov3d_result_features. */
+int32_t ov3d_result_voxel_features(ov3d_result *result, int32_t head, int32_t normalized, const float **out_features);
+
+/** Voxel row of every point (point_count int32), owned by the result. */
+int32_t ov3d_result_voxel_index(const ov3d_result *result, const int32_t **out_index);
+
+/** Integer voxel coordinates (voxel_count × 3 int32, x y z, shifted to min 0 for point runs),
+ *  owned by the result. */
+int32_t ov3d_result_voxel_coords(const ov3d_result *result, const int32_t **out_coords);
+
+
 /* ==================================================================================== */
 /* Text (issue 5): CLIP tokenizer, text encoder, vocabularies                            */
 /* ==================================================================================== */

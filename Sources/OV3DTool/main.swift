@@ -10,6 +10,7 @@ struct OV3DCommand: ParsableCommand {
         subcommands: [
             VersionCommand.self,
             DemoCommand.self,
+            FeaturesCommand.self,
         ])
 }
 
