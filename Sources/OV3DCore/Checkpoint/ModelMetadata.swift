@@ -19,11 +19,8 @@ public struct ModelMetadata: Sendable, Equatable {
     public static let labelSetKey = "ov3d.label_set"
     public static let voxelSizeKey = "ov3d.voxel_size"
 
-    public struct Head: Sendable, Equatable {
-        public var name: String
-        public var dim: Int
-        public init(name: String, dim: Int) { self.name = name; self.dim = dim }
-    }
+    /// An output head (name and output dimension), as `MinkUNetSpec` infers them.
+    public typealias Head = MinkUNetSpec.Head
 
     public var formatVersion: Int = ModelMetadata.currentFormatVersion
     public var architecture: String?
@@ -74,6 +71,17 @@ public struct ModelMetadata: Sendable, Equatable {
         }
     }
 
+    /// Metadata for a state dict: the MinkUNet variant and heads inferred from its keys and
+    /// shapes (`MinkUNetSpec.infer`), when it is a MinkUNet; empty otherwise.
+    public static func inferred(from sd: StateDict) -> ModelMetadata {
+        var m = ModelMetadata()
+        if let spec = try? MinkUNetSpec.infer(from: sd) {
+            m.architecture = spec.variantName
+            m.heads = spec.heads
+        }
+        return m
+    }
+
     /// Writes the fields into `sd`'s metadata (replacing existing `ov3d.*` values).
     public func apply(to sd: inout StateDict) {
         sd.setMetadata(Self.formatVersionKey, String(formatVersion))
@@ -81,18 +89,5 @@ public struct ModelMetadata: Sendable, Equatable {
         if !heads.isEmpty { sd.setMetadata(Self.headsKey, heads.map { "\($0.name)=\($0.dim)" }.joined(separator: ",")) }
         if let labelSet { sd.setMetadata(Self.labelSetKey, JSON.array(labelSet.map { .string($0) }).description) }
         if let voxelSize { sd.setMetadata(Self.voxelSizeKey, "\(voxelSize)") }
-    }
-
-    /// Output heads found in a (prefix-stripped or not) state dict: 1x1 kernels named `final*`,
-    /// stored `[in, out]` (ME ≥ 0.5) or `[1, in, out]` (ME 0.4), in file order.
-    public static func detectHeads(_ sd: StateDict) -> [Head] {
-        sd.keys.compactMap { k in
-            let parts = k.split(separator: ".")
-            guard parts.count >= 2, parts.last == "kernel", parts[parts.count - 2].hasPrefix("final"), let t = sd[k] else { return nil }
-            let name = String(parts[parts.count - 2])
-            if t.rank == 2 { return Head(name: name, dim: t.shape[1]) }
-            if t.rank == 3 && t.shape[0] == 1 { return Head(name: name, dim: t.shape[2]) }
-            return nil
-        }
     }
 }

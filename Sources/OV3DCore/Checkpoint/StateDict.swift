@@ -44,23 +44,3 @@ public struct StateDict: Sendable {
     }
 }
 
-extension StateDict {
-    /// Prefixes that wrap a model's keys in the published checkpoints: DistributedDataParallel's
-    /// `module.` and OpenScene/CUA-O3D's `DisNet` attribute `net3d.` (minkunet.md §5.1).
-    public static let knownPrefixes = ["module.", "net3d."]
-
-    /// The leading known prefixes shared by every key (e.g. "module.net3d."), or "".
-    public var knownPrefix: String {
-        var prefix = ""
-        while true {
-            guard let p = StateDict.knownPrefixes.first(where: { p in !keys.isEmpty && keys.allSatisfy { $0.hasPrefix(prefix + p) } }) else { return prefix }
-            prefix += p
-        }
-    }
-
-    /// A copy with `knownPrefix` removed from every key (metadata kept).
-    public func strippingKnownPrefixes() -> StateDict {
-        let p = knownPrefix
-        return p.isEmpty ? self : strippingPrefix(p)
-    }
-}
