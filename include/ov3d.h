@@ -300,6 +300,60 @@ int32_t ov3d_result_voxel_index(const ov3d_result *result, const int32_t **out_i
  *  owned by the result. */
 int32_t ov3d_result_voxel_coords(const ov3d_result *result, const int32_t **out_coords);
 
+/* ---- Checkpoints (issue 4): read PyTorch .pth / .pth.tar and safetensors, convert ---------- */
+/* Files are parsed as hostile input: nothing in a checkpoint is ever executed (pickles may only
+ * name tensors, storages and plain containers), every size is bounded, and zip entries are
+ * CRC-checked. Formats are detected by content: torch >= 1.6 zip, legacy torch, safetensors. */
+/** Options of ov3d_convert. Obtain with ov3d_convert_default_params(). */
+typedef struct ov3d_convert_params {
+    uint32_t struct_size;        /**< sizeof(ov3d_convert_params) */
+    int32_t strip_prefixes;      /**< non-zero: drop the `module.` / `net3d.` key prefixes (default 0) */
+    int32_t verify_crc;          /**< non-zero: check zip CRC-32s (default 1) */
+    int32_t n_threads;           /**< threads for CRC checks; 0 = process default */
+    double voxel_size;           /**< metres, recorded as ov3d.voxel_size; 0 = not recorded */
+    const char *architecture;    /**< recorded as ov3d.architecture; NULL = inferred from keys/shapes */
+    const char *const *labels;   /**< optional label set (UTF-8), recorded as ov3d.label_set; NULL = none */
+    size_t n_labels;             /**< number of entries in labels */
+} ov3d_convert_params;
+/** Default convert options (struct_size filled, verify_crc = 1). Thread-safe. */
+ov3d_convert_params ov3d_convert_default_params(void);
+/** Converts a checkpoint (torch zip, legacy torch or safetensors) at `in_path` to a safetensors
+ *  file at `out_path` (written atomically) with ov3d metadata: ov3d.format_version,
+ *  ov3d.architecture and ov3d.heads (inferred for MinkUNet checkpoints), optional label set and
+ *  voxel size, plus the checkpoint's scalar entries (epoch, best_iou). Tensors are copied bit for
+ *  bit. `params` may be NULL (defaults). Strings are borrowed for the call. Thread-safe. */
+int32_t ov3d_convert(const char *in_path, const char *out_path, const ov3d_convert_params *params);
+/** An opened checkpoint: its tensors (name, dtype, shape, values) and metadata. Immutable; may
+ *  be used by several threads at once. */
+typedef struct ov3d_checkpoint ov3d_checkpoint;
+/** Opens and validates a checkpoint file of any supported format (the file is memory-mapped for
+ *  the handle's lifetime). On success `*out` receives a handle to free with
+ *  ov3d_checkpoint_free(); on failure `*out` is set to NULL. Thread-safe. */
+int32_t ov3d_checkpoint_open(const char *path, ov3d_checkpoint **out);
+/** Frees a checkpoint; NULL is a no-op. Pointers obtained from it become invalid. */
+void ov3d_checkpoint_free(ov3d_checkpoint *ckpt);
+/** Number of tensors. */
+int32_t ov3d_checkpoint_count(const ov3d_checkpoint *ckpt, size_t *out_count);
+/** Describes tensor `index` (file order, < count). Every output pointer may be NULL.
+ *  `*out_name` and `*out_dtype` ("float32", "float16", "bfloat16", "float64", "int64", "int32",
+ *  "uint8", "bool", ...) are owned by the checkpoint and valid until it is freed. `*out_rank`
+ *  receives the rank; the first min(rank, shape_capacity) dimensions go to `out_shape`. */
+int32_t ov3d_checkpoint_tensor(const ov3d_checkpoint *ckpt, size_t index, const char **out_name,
+                               const char **out_dtype, size_t *out_rank, int64_t *out_shape,
+                               size_t shape_capacity);
+/** Finds a tensor by exact name; `*out_index` receives its index. OV3D_ERR_INVALID_ARGUMENT
+ *  (with a message naming the key) when absent. */
+int32_t ov3d_checkpoint_find(const ov3d_checkpoint *ckpt, const char *name, size_t *out_index);
+/** Copies tensor `index` converted to float32 (row-major) into `out`, whose capacity in floats
+ *  must be at least the tensor's element count (checked). Integer and bool tensors are converted. */
+int32_t ov3d_checkpoint_read_f32(const ov3d_checkpoint *ckpt, size_t index, float *out, size_t out_capacity);
+/** Metadata value of `key` (e.g. "epoch", "best_iou", "ov3d.architecture"), or NULL in
+ *  `*out_value` when absent (still OV3D_OK). The string is owned by the checkpoint. */
+int32_t ov3d_checkpoint_metadata(const ov3d_checkpoint *ckpt, const char *key, const char **out_value);
+/** CUA-O3D's learned per-teacher uncertainties (the `params` [3] vector of an
+ *  awl_model/model_*.pth.tar: LSeg, DINOv2, Stable Diffusion) into `out_sigmas` (capacity >= 3).
+ *  OV3D_ERR_FORMAT if the checkpoint is not such a file. */
+int32_t ov3d_checkpoint_uncertainty_weights(const ov3d_checkpoint *ckpt, float *out_sigmas, size_t capacity);
 
 /* ==================================================================================== */
 /* Text (issue 5): CLIP tokenizer, text encoder, vocabularies                            */
