@@ -13,6 +13,8 @@ struct OV3DCommand: ParsableCommand {
             FeaturesCommand.self,
             ConvertCommand.self,
             InspectCommand.self,
+            TokenizeCommand.self,
+            EmbedTextCommand.self,
         ])
 }
 
