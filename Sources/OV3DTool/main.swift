@@ -9,6 +9,7 @@ struct OV3DCommand: ParsableCommand {
         version: OV3DVersion.string,
         subcommands: [
             VersionCommand.self,
+            SuperpointsCommand.self,
         ])
 }
 
