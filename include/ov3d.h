@@ -173,6 +173,147 @@ ov3d_points ov3d_points_init(const float *xyz, size_t count, size_t xyz_stride);
 /* Point clouds (issue 6): borrowed views, cloud objects, file I/O, superpoints           */
 /* ==================================================================================== */
 
+/** A point cloud or triangle mesh owned by the library (positions, optional colours, normals,
+ *  intensity, labels, scores, faces). Not thread-safe: one thread at a time per cloud. */
+typedef struct ov3d_cloud ov3d_cloud;
+
+/** File formats for ov3d_cloud_save. */
+typedef enum ov3d_cloud_format {
+    OV3D_FORMAT_AUTO = 0,                  /**< from the extension: .pcd binary, .ply binary LE, .npy */
+    OV3D_FORMAT_PCD_ASCII = 1,
+    OV3D_FORMAT_PCD_BINARY = 2,
+    OV3D_FORMAT_PCD_BINARY_COMPRESSED = 3,
+    OV3D_FORMAT_PLY_ASCII = 4,
+    OV3D_FORMAT_PLY_BINARY_LE = 5,
+    OV3D_FORMAT_PLY_BINARY_BE = 6,
+    OV3D_FORMAT_NPY = 7,                   /**< float32 (N,3), or (N,6) x y z r g b with colours */
+    OV3D_FORMAT_BIN = 8                    /**< raw float32 x y z intensity (KITTI .bin) */
+} ov3d_cloud_format;
+
+/** Options for ov3d_cloud_load. */
+typedef struct ov3d_cloud_load_params {
+    uint32_t struct_size;  /**< sizeof(ov3d_cloud_load_params) */
+    int32_t drop_nan;      /**< 1: drop points with NaN/Inf coordinates (organized clouds) and keep
+                                the index map (ov3d_cloud_index_map); 0 (default): keep them */
+    int32_t bin_columns;   /**< float32 per point of a .bin sweep: 4 (KITTI), 5 (nuScenes), 0 = by name */
+} ov3d_cloud_load_params;
+
+/** Default load options. Thread-safe. */
+ov3d_cloud_load_params ov3d_cloud_load_default_params(void);
+
+/** Loads a PCD (ascii/binary/binary_compressed), PLY (ascii/binary LE/BE; with faces: a mesh),
+ *  NumPy .npy (N,>=3) or LiDAR .bin file. Fields read: x y z, rgb/rgba or red green blue,
+ *  normals, intensity, label, score. The parsers are hardened against malformed files (errors,
+ *  never crashes). `params` may be NULL. On success *out owns a new cloud (ov3d_cloud_free).
+ *  Thread-safe. */
+int32_t ov3d_cloud_load(const char *path, const ov3d_cloud_load_params *params, ov3d_cloud **out);
+
+/** Copies a borrowed points view (x y z required and finite; rgb, normals, intensity optional)
+ *  into a new cloud. Thread-safe. */
+int32_t ov3d_cloud_from_points(const ov3d_points *points, ov3d_cloud **out);
+
+/** Writes the cloud (labels, scores, colours, normals, intensity when present; faces for PLY).
+ *  PCD files are written through PCL's pcl::PCDWriter. `format` is an ov3d_cloud_format.
+ *  Not thread-safe for the same cloud. */
+int32_t ov3d_cloud_save(const ov3d_cloud *cloud, const char *path, int32_t format);
+
+/** Frees a cloud and every pointer its accessors returned. NULL is a no-op. */
+void ov3d_cloud_free(ov3d_cloud *cloud);
+
+/** Number of points (vertices). */
+int32_t ov3d_cloud_count(const ov3d_cloud *cloud, size_t *count);
+
+/** Organized clouds: width and height (0 x 0 when unorganized). */
+int32_t ov3d_cloud_organization(const ov3d_cloud *cloud, uint32_t *width, uint32_t *height);
+
+/** Borrowed attribute arrays, valid until the cloud is freed or modified by
+ *  ov3d_cloud_set_labels. *out is set to NULL (with OV3D_OK) when the attribute is absent.
+ *  positions/normals: 3 floats per point; colors: 3 bytes r g b per point; intensity, labels:
+ *  one per point. */
+int32_t ov3d_cloud_positions(const ov3d_cloud *cloud, const float **out);
+int32_t ov3d_cloud_colors(const ov3d_cloud *cloud, const uint8_t **out);
+int32_t ov3d_cloud_normals(const ov3d_cloud *cloud, const float **out);
+int32_t ov3d_cloud_intensity(const ov3d_cloud *cloud, const float **out);
+int32_t ov3d_cloud_labels(const ov3d_cloud *cloud, const int32_t **out);
+
+/** Triangles (3 vertex indices each) of a mesh; *faces NULL and *n_faces 0 without faces. */
+int32_t ov3d_cloud_faces(const ov3d_cloud *cloud, const int32_t **faces, size_t *n_faces);
+
+/** After loading with drop_nan: the file index of every kept point (*count = ov3d_cloud_count);
+ *  *map NULL and *count 0 when no point was dropped. */
+int32_t ov3d_cloud_index_map(const ov3d_cloud *cloud, const int32_t **map, size_t *count);
+
+/** Sets per-point labels (and optional scores; NULL = none) for writing a segmented cloud;
+ *  with colorize = 1 the colours become a fixed colour per label. `count` must equal the point
+ *  count. Invalidates pointers from earlier accessor calls. */
+int32_t ov3d_cloud_set_labels(ov3d_cloud *cloud, const int32_t *labels, const float *scores,
+                              size_t count, int32_t colorize);
+
+/** Superpoint methods. */
+typedef enum ov3d_superpoint_method {
+    OV3D_SUPERPOINTS_MESH = 0,           /**< Felzenszwalb on mesh faces (ScanNet segmentator semantics) */
+    OV3D_SUPERPOINTS_GRAPH_KNN = 1,      /**< same criterion on a k-nearest-neighbour graph */
+    OV3D_SUPERPOINTS_GRAPH_VOXEL = 2,    /**< same criterion on a voxel-adjacency graph */
+    OV3D_SUPERPOINTS_VCCS = 3,           /**< PCL supervoxels */
+    OV3D_SUPERPOINTS_REGION_GROWING = 4  /**< PCL region growing on normals */
+} ov3d_superpoint_method;
+
+/** Superpoint parameters; fields a method does not use are ignored. */
+typedef struct ov3d_superpoint_params {
+    uint32_t struct_size;          /**< sizeof(ov3d_superpoint_params) */
+    int32_t method;                /**< an ov3d_superpoint_method (default MESH) */
+    float k_thresh;                /**< Felzenszwalb k (mesh, graph): 0.01 */
+    int32_t seg_min_verts;         /**< merge segments smaller than this (mesh, graph): 20 */
+    int32_t graph_k;               /**< graph kNN neighbours: 10 */
+    float graph_voxel;             /**< graph voxel size in metres: 0.05 */
+    int32_t normal_k;              /**< neighbours for normal estimation (graph, region growing): 16 */
+    float voxel_resolution;        /**< VCCS: 0.05 */
+    float seed_resolution;         /**< VCCS: 0.25 */
+    float color_importance;        /**< VCCS: 0.2 */
+    float spatial_importance;      /**< VCCS: 0.4 */
+    float normal_importance;       /**< VCCS: 1.0 */
+    int32_t use_single_camera_transform; /**< VCCS: 0 */
+    int32_t rg_k;                  /**< region growing neighbours: 30 */
+    int32_t rg_min_cluster_size;   /**< region growing: 50 */
+    int32_t rg_max_cluster_size;   /**< region growing: 1000000 */
+    float rg_smoothness_deg;       /**< region growing smoothness threshold in degrees: 3 */
+    float rg_curvature_threshold;  /**< region growing: 1.0 */
+} ov3d_superpoint_params;
+
+/** Default superpoint parameters (mesh method, segmentator defaults). Thread-safe. */
+ov3d_superpoint_params ov3d_superpoint_default_params(void);
+
+/** Computes superpoints: writes one segment id per point into ids_out (capacity
+ *  ids_capacity >= point count), dense in 0..K-1 (mesh: in ascending order of the segment's root
+ *  vertex), -1 for points a method leaves unassigned; *n_segments_out = K (may be NULL).
+ *  `params` NULL means defaults. Thread-safe for distinct clouds. */
+int32_t ov3d_superpoints_compute(const ov3d_cloud *cloud, const ov3d_superpoint_params *params,
+                                 int32_t *ids_out, size_t ids_capacity, int32_t *n_segments_out);
+
+/** Mean of each segment's point features: features n_points x dim (row-major), out
+ *  n_segments x dim (capacity in floats). ids in -1..n_segments-1 (-1 ignored). Thread-safe. */
+int32_t ov3d_superpoints_mean_pool(const int32_t *ids, size_t n_points, int32_t n_segments,
+                                   const float *features, size_t dim, float *out, size_t out_capacity);
+
+/** Votes one label per segment: mode 0 = majority (ties: smaller label), 1 = largest summed
+ *  score. Points with label < 0 abstain; scores may be NULL (1 each). Writes n_segments labels
+ *  (-1 for segments without voters) and, if seg_scores_out is not NULL, the mean score of the
+ *  winning label's voters. Capacity in elements. Thread-safe. */
+int32_t ov3d_superpoints_vote(const int32_t *ids, size_t n_points, int32_t n_segments,
+                              const int32_t *labels, const float *scores, int32_t mode,
+                              int32_t *seg_labels_out, float *seg_scores_out, size_t out_capacity);
+
+/** Broadcasts per-segment values (n_segments x dim floats) to points (n_points x dim), `fill`
+ *  for id -1. Thread-safe. */
+int32_t ov3d_superpoints_broadcast(const int32_t *ids, size_t n_points, int32_t n_segments,
+                                   const float *seg_values, size_t dim, float fill,
+                                   float *out, size_t out_capacity);
+
+/** Broadcasts per-segment labels to points, `fill` for id -1. Thread-safe. */
+int32_t ov3d_superpoints_broadcast_labels(const int32_t *ids, size_t n_points, int32_t n_segments,
+                                          const int32_t *seg_labels, int32_t fill,
+                                          int32_t *out, size_t out_capacity);
+
 /* ==================================================================================== */
 /* Models and sessions (issues 3, 4): checkpoints, MinkUNet inference, results            */
 /* ==================================================================================== */

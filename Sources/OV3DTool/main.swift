@@ -15,6 +15,7 @@ struct OV3DCommand: ParsableCommand {
             InspectCommand.self,
             TokenizeCommand.self,
             EmbedTextCommand.self,
+            SuperpointsCommand.self,
         ])
 }
 
