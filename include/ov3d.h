@@ -181,6 +181,147 @@ ov3d_points ov3d_points_init(const float *xyz, size_t count, size_t xyz_stride);
 /* Text (issue 5): CLIP tokenizer, text encoder, vocabularies                            */
 /* ==================================================================================== */
 
+/* A CLIP text encoder (tokenizer + text transformer) loaded from weights the user provides, and
+ * vocabularies: named, L2-normalised word embeddings that per-point features are scored against
+ * (cosine similarity). Vocabularies come from texts (encoded here) or from raw embeddings (hosts
+ * that bring their own text model). Both objects are immutable after creation: any number of
+ * threads may use one at once (the encoder's embedding cache is internally locked).
+ *
+ *     ov3d_text_encoder *enc = NULL;
+ *     ov3d_text_encoder_load("ViT-B-32.pt", "bpe_simple_vocab_16e6.txt.gz", NULL, &enc);
+ *     ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+ *     tp.prompt_template = "a {} in a scene";
+ *     const char *words[] = {"wall", "floor", "chair"};
+ *     ov3d_vocabulary *voc = NULL;
+ *     ov3d_vocabulary_from_texts(enc, words, 3, &tp, &voc);
+ *     ov3d_vocabulary_classify(voc, feats, n_points, 512, 0, labels, scores);
+ *     ov3d_vocabulary_free(voc);
+ *     ov3d_text_encoder_free(enc);
+ */
+
+/** A loaded CLIP text encoder (opaque, immutable, thread-safe). */
+typedef struct ov3d_text_encoder ov3d_text_encoder;
+/** A vocabulary: names + unit-length embeddings (opaque, immutable, thread-safe). */
+typedef struct ov3d_vocabulary ov3d_vocabulary;
+
+/** The MLP activation of a text tower (not stored in open_clip state dicts). */
+typedef enum ov3d_text_activation {
+    OV3D_TEXT_ACTIVATION_AUTO = 0,       /**< from the file (HF config.json / ov3d metadata), else QuickGELU */
+    OV3D_TEXT_ACTIVATION_QUICK_GELU = 1, /**< OpenAI CLIP (ViT-B/32, ViT-L/14 as used by OpenScene) */
+    OV3D_TEXT_ACTIVATION_GELU = 2        /**< open_clip models trained without QuickGELU (e.g. LAION) */
+} ov3d_text_activation;
+
+/** Options for ov3d_text_encoder_load. */
+typedef struct ov3d_text_encoder_params {
+    uint32_t struct_size; /**< sizeof(ov3d_text_encoder_params) */
+    int32_t heads;        /**< attention heads; 0 = from the file, else width / 64 (OpenAI's rule) */
+    int32_t activation;   /**< an ov3d_text_activation */
+} ov3d_text_encoder_params;
+
+/** Defaults: heads 0 (auto), activation AUTO. Thread-safe. */
+ov3d_text_encoder_params ov3d_text_encoder_default_params(void);
+
+/** Loads a CLIP text tower and the CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz, gzip or
+ *  plain). `weights_path`: an open_clip/OpenAI state dict (torch.save zip .pt/.pth/.bin, or
+ *  safetensors), a Hugging Face CLIPTextModelWithProjection/CLIPModel `model.safetensors` (its
+ *  config.json beside it is read) or save_pretrained directory, or ov3d's own safetensors.
+ *  Widths, layers and vocabulary size are read from the weights. A file that is not a CLIP text
+ *  model, or whose vocabulary size differs from the tokenizer's, is OV3D_ERR_FORMAT.
+ *  `params` may be NULL (defaults). On success *out_encoder owns the encoder (free with
+ *  ov3d_text_encoder_free); on failure it is set to NULL. Thread-safe. */
+int32_t ov3d_text_encoder_load(const char *weights_path, const char *vocab_path,
+                               const ov3d_text_encoder_params *params, ov3d_text_encoder **out_encoder);
+
+/** Frees an encoder (NULL is a no-op). Vocabularies made from it stay valid. */
+void ov3d_text_encoder_free(ov3d_text_encoder *encoder);
+
+/** Writes the embedding dimension (512 for ViT-B/32, 768 for ViT-L/14). Thread-safe. */
+int32_t ov3d_text_encoder_dim(const ov3d_text_encoder *encoder, size_t *out_dim);
+
+/** Writes the 77 CLIP token ids of `text` (start token, BPE ids, end token, zero padding;
+ *  truncated keeping the end token) into `out_ids` (capacity >= 77). Texts must be valid UTF-8
+ *  of at most 16384 bytes. Thread-safe. */
+int32_t ov3d_text_tokenize(const ov3d_text_encoder *encoder, const char *text, int32_t *out_ids, size_t out_capacity);
+
+/** How texts are encoded. */
+typedef struct ov3d_text_encode_params {
+    uint32_t struct_size;        /**< sizeof(ov3d_text_encode_params) */
+    int32_t n_threads;           /**< 0 = process default */
+    int32_t normalize;           /**< non-zero: L2-normalise each embedding (default 1) */
+    int32_t round_fp16;          /**< non-zero: round values to IEEE half after normalising, as
+                                      OpenScene's fp16 CLIP output (default 0) */
+    const char *prompt_template; /**< e.g. "a {} in a scene" ({} = the text); NULL = bare text
+                                      (default). Borrowed for the call. */
+} ov3d_text_encode_params;
+
+/** Defaults: n_threads 0, normalize 1, round_fp16 0, prompt_template NULL. Thread-safe. */
+ov3d_text_encode_params ov3d_text_encode_default_params(void);
+
+/** Encodes `n_texts` (1...65536) UTF-8 strings into `out` (row-major n_texts x dim floats;
+ *  `out_capacity` in floats must be >= n_texts * dim). Embeddings are cached by final prompt text
+ *  inside the encoder. Invalid UTF-8, strings over 16384 bytes, NULL entries and an empty batch
+ *  are OV3D_ERR_INVALID_ARGUMENT. `params` may be NULL. Thread-safe. */
+int32_t ov3d_text_encode(ov3d_text_encoder *encoder, const char *const *texts, size_t n_texts,
+                         const ov3d_text_encode_params *params, float *out, size_t out_capacity);
+
+/** A vocabulary of `n_names` words encoded by `encoder` (through params->prompt_template if set;
+ *  always normalised). The names are copied. On success *out_vocabulary owns it
+ *  (ov3d_vocabulary_free). Thread-safe. */
+int32_t ov3d_vocabulary_from_texts(ov3d_text_encoder *encoder, const char *const *names, size_t n_names,
+                                   const ov3d_text_encode_params *params, ov3d_vocabulary **out_vocabulary);
+
+/** The vocabulary of a built-in label set ("scannet20", "matterport21", "matterport40",
+ *  "matterport80", "matterport160", "nuscenes16") encoded as OpenScene does: when
+ *  params->prompt_template is set (OpenScene: "a {} in a scene"), every name is prompted and
+ *  ScanNet's last / Matterport's second-to-last prompt becomes the bare word "other"; nuscenes16
+ *  encodes its 43 detail names (vocabulary names are those details; map them with
+ *  ov3d_label_set_class_of). Thread-safe. */
+int32_t ov3d_vocabulary_from_label_set(ov3d_text_encoder *encoder, const char *label_set,
+                                       const ov3d_text_encode_params *params, ov3d_vocabulary **out_vocabulary);
+
+/** The class index of entry `index` of a built-in label set's encoded names (identity except
+ *  nuscenes16's detail names -> 16 classes). Thread-safe. */
+int32_t ov3d_label_set_class_of(const char *label_set, size_t index, int32_t *out_class);
+
+/** A vocabulary from embeddings the host computed (`n_names` rows of `dim` floats, row-major,
+ *  finite, non-zero; they are copied and L2-normalised). `names` may be NULL (names become
+ *  "0", "1", ...); else n_names UTF-8 strings, copied. Thread-safe. */
+int32_t ov3d_vocabulary_from_embeddings(const char *const *names, const float *embeddings, size_t n_names,
+                                        size_t dim, ov3d_vocabulary **out_vocabulary);
+
+/** Frees a vocabulary (NULL is a no-op). */
+void ov3d_vocabulary_free(ov3d_vocabulary *vocabulary);
+
+/** Number of words. Thread-safe. */
+int32_t ov3d_vocabulary_count(const ov3d_vocabulary *vocabulary, size_t *out_count);
+
+/** Embedding dimension. Thread-safe. */
+int32_t ov3d_vocabulary_dim(const ov3d_vocabulary *vocabulary, size_t *out_dim);
+
+/** Name of word `index`: a NUL-terminated UTF-8 string owned by the vocabulary, valid until it is
+ *  freed. Thread-safe. */
+int32_t ov3d_vocabulary_name(const ov3d_vocabulary *vocabulary, size_t index, const char **out_name);
+
+/** Copies the normalised embeddings (count x dim floats) into `out` (capacity in floats). */
+int32_t ov3d_vocabulary_embeddings(const ov3d_vocabulary *vocabulary, float *out, size_t out_capacity);
+
+/** Scores `n_points` feature rows (`dim` floats each, row-major, finite; zero rows score 0):
+ *  writes n_points x count cosine similarities into `out_scores` (capacity in floats).
+ *  n_threads 0 = process default. Thread-safe. */
+int32_t ov3d_vocabulary_scores(const ov3d_vocabulary *vocabulary, const float *features, size_t n_points,
+                               size_t dim, int32_t n_threads, float *out_scores, size_t out_capacity);
+
+/** Per point, the best word's index (`out_labels`, n_points int32) and its cosine score
+ *  (`out_scores`, n_points floats; may be NULL). Thread-safe. */
+int32_t ov3d_vocabulary_classify(const ov3d_vocabulary *vocabulary, const float *features, size_t n_points,
+                                 size_t dim, int32_t n_threads, int32_t *out_labels, float *out_scores);
+
+/** Heat-map of one query: the cosine similarity of every point with word `query_index`
+ *  (`out`, n_points floats; `out_capacity` >= n_points). Thread-safe. */
+int32_t ov3d_vocabulary_heatmap(const ov3d_vocabulary *vocabulary, size_t query_index, const float *features,
+                                size_t n_points, size_t dim, float *out, size_t out_capacity);
+
+
 /* ==================================================================================== */
 /* Fusion and evaluation (issue 7): multi-view 2D->3D, multi-teacher, metrics             */
 /* ==================================================================================== */

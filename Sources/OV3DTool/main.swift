@@ -9,6 +9,8 @@ struct OV3DCommand: ParsableCommand {
         version: OV3DVersion.string,
         subcommands: [
             VersionCommand.self,
+            TokenizeCommand.self,
+            EmbedTextCommand.self,
         ])
 }
 
