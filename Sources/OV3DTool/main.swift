@@ -11,6 +11,8 @@ struct OV3DCommand: ParsableCommand {
             VersionCommand.self,
             TokenizeCommand.self,
             EmbedTextCommand.self,
+            FuseCommand.self,
+            EvalCommand.self,
         ])
 }
 
