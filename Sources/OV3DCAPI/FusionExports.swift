@@ -102,13 +102,7 @@ public func ov3d_fusion_add_frame(_ h: OpaquePointer?, _ depth: UnsafePointer<UI
         case Int32(OV3D_FEATURE_F16.rawValue): dt = .float16
         default: throw OV3DError.invalidArgument("feature_dtype \(dtype) is not an ov3d_feature_dtype")
         }
-        let raw = UnsafeRawBufferPointer(start: features, count: nf * dt.size)
-        if dt == .float32 {
-            for i in 0..<nf { try require(raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self).isFinite, "features[\(i)] is not finite") }
-        } else {
-            for i in 0..<nf { try require(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & 0x7C00 != 0x7C00, "features[\(i)] is not finite") }
-        }
-        // Borrow the caller's feature buffer for the call (no copy).
+        // Borrow the caller's feature buffer for the call (no copy; FusionFrame rejects NaN/Inf).
         let storage = ByteStorage(base: features, count: nf * dt.size, release: nil)
         let tensor = try Tensor(dtype: dt, shape: [Int(p.feature_height), Int(p.feature_width), Int(p.feature_dim)], storage: storage)
         let frame = try FusionFrame(
