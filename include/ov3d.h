@@ -645,6 +645,177 @@ int32_t ov3d_vocabulary_heatmap(const ov3d_vocabulary *vocabulary, size_t query_
 /* Fusion and evaluation (issue 7): multi-view 2D->3D, multi-teacher, metrics             */
 /* ==================================================================================== */
 
+/* ---- Multi-view 2D->3D feature fusion (OpenScene), online sessions --------------------- */
+
+/** An online fusion session: the points, plus running per-point feature sums and view counts.
+ *  Memory is N*(3 + feature_dim + 1)*4 bytes whatever the number of frames. Not thread-safe:
+ *  one thread at a time per session (internally parallel over points). */
+typedef struct ov3d_fusion ov3d_fusion;
+
+/** Element type of a feature map passed to ov3d_fusion_add_frame. */
+typedef enum ov3d_feature_dtype {
+    OV3D_FEATURE_F32 = 0, /**< float32 */
+    OV3D_FEATURE_F16 = 1  /**< IEEE binary16 stored as uint16 */
+} ov3d_feature_dtype;
+
+/** Parameters of a fusion session. Defaults are OpenScene's ScanNet values. */
+typedef struct ov3d_fusion_params {
+    uint32_t struct_size;        /**< sizeof(ov3d_fusion_params), set by the default function */
+    int32_t depth_width;         /**< depth image width in pixels (default 640) */
+    int32_t depth_height;        /**< depth image height (default 480) */
+    int32_t feature_width;       /**< feature map width W' (default 0 = depth_width) */
+    int32_t feature_height;      /**< feature map height H' (default 0 = depth_height) */
+    int32_t feature_dim;         /**< channels C per feature pixel; required, > 0 (default 0) */
+    int32_t cut_bound;           /**< pixels ignored at each border (default 10) */
+    int32_t n_threads;           /**< 0 = process default */
+    double visibility_threshold; /**< keep iff |depth - z| <= t * depth (default 0.25) */
+    double depth_scale;          /**< raw depth units per metre (default 1000) */
+} ov3d_fusion_params;
+
+/** Defaults: 640x480, feature map = depth size, feature_dim 0 (must be set), cut 10, vis 0.25,
+ *  depth_scale 1000. Thread-safe. */
+ov3d_fusion_params ov3d_fusion_default_params(void);
+
+/** Creates a session over `points` (copied; the view is not retained). Algorithm per frame and
+ *  point (float64): p_cam = inverse(pose) * p; require z > 0; u = round_half_even(x*fx/z + cx),
+ *  v likewise; cut <= u < W-cut and cut <= v < H-cut; d = depth[v*W+u] / depth_scale;
+ *  visible iff |d - z| <= visibility_threshold * d (d = 0 never); the feature pixel is the one
+ *  of the W'xH' map containing the depth pixel's centre: u' = ((2u+1)*W') / (2W),
+ *  v' = ((2v+1)*H') / (2H) in integer arithmetic; sum += feature (float32), count += 1.
+ *  Writes the new session to *out (free with ov3d_fusion_free). Thread-safe. */
+int32_t ov3d_fusion_create(const ov3d_points *points, const ov3d_fusion_params *params, ov3d_fusion **out);
+
+/** Fuses one frame. All buffers are borrowed for the call:
+ *  depth: depth_width*depth_height uint16 raw depth values, row-major (depth_count must equal that);
+ *  features: feature_height*feature_width*feature_dim values (H' x W' x C, row-major) of
+ *  `feature_dtype` (an ov3d_feature_dtype); feature_count is that number of elements;
+ *  intrinsics: 9 doubles, the row-major 3x3 K of the depth image (fx = K[0], cx = K[2],
+ *  fy = K[4], cy = K[5]); pose: 16 doubles, row-major 4x4 camera-to-world (OpenCV camera:
+ *  x right, y down, z forward). Non-finite features are rejected. *out_visible (may be NULL)
+ *  receives the number of points this frame saw. On error the session is unchanged. */
+int32_t ov3d_fusion_add_frame(ov3d_fusion *fusion, const uint16_t *depth, size_t depth_count,
+                              const void *features, size_t feature_count, int32_t feature_dtype,
+                              const double *intrinsics, const double *pose, size_t *out_visible);
+
+/** Adds every frame of a JSON manifest (the `ov3d fuse --frames` format, see README) in order;
+ *  frame sizes must match the session's params; the manifest's depth_scale, if given, must
+ *  equal the session's. `progress` may be NULL. Batch fusion = create + this + snapshot. Frames are
+ *  loaded one at a time; on an error the frames before the failing one remain fused. */
+int32_t ov3d_fusion_add_manifest(ov3d_fusion *fusion, const char *manifest_path,
+                                 ov3d_progress_callback progress, void *user_data);
+
+/** Writes the current fused state into caller buffers (any of them may be NULL to skip):
+ *  features: N*feature_dim floats, per point the mean over the views that saw it, zeros where
+ *  none did; mask: N bytes, 1 where at least one view saw the point; counts: N view counts.
+ *  Each capacity (in elements) must be large enough. The session continues afterwards. */
+int32_t ov3d_fusion_snapshot(const ov3d_fusion *fusion, float *features, size_t features_capacity,
+                             uint8_t *mask, size_t mask_capacity, uint32_t *counts, size_t counts_capacity);
+
+/** Number of points, feature channels and frames fused so far (any pointer may be NULL). */
+int32_t ov3d_fusion_info(const ov3d_fusion *fusion, size_t *n_points, int32_t *feature_dim, int32_t *n_frames);
+
+/** Clears the sums and counts (keeps points and params). */
+int32_t ov3d_fusion_reset(ov3d_fusion *fusion);
+
+/** Frees a session; NULL is a no-op. */
+void ov3d_fusion_free(ov3d_fusion *fusion);
+
+/* ---- Multi-teacher agglomeration (SAS), ensembles, superpoint vote ---------------------- */
+
+/** How several teachers' per-point features are combined. */
+typedef enum ov3d_teacher_fusion_method {
+    OV3D_TEACHER_FUSION_CAPABILITY = 0,    /**< SAS capability-guided softmax fusion */
+    OV3D_TEACHER_FUSION_MEAN = 1,          /**< plain average */
+    OV3D_TEACHER_FUSION_MAX_SIMILARITY = 2 /**< "linear" baseline: the teacher with the best cosine */
+} ov3d_teacher_fusion_method;
+
+typedef struct ov3d_teacher_fusion_params {
+    uint32_t struct_size;
+    int32_t method;      /**< an ov3d_teacher_fusion_method (default CAPABILITY) */
+    float temperature;   /**< softmax temperature tau (default 0.05, SAS's released value) */
+    int32_t keep_class;  /**< if teacher 0 predicts this class the point keeps teacher 0's
+                              feature (SAS: 19, "other"); -1 = none (default) */
+    int32_t n_threads;   /**< 0 = process default */
+} ov3d_teacher_fusion_params;
+
+ov3d_teacher_fusion_params ov3d_teacher_fusion_default_params(void);
+
+/** Fuses `n_teachers` feature sets, each n_points x dim float32, stored one after the other in
+ *  `features` (teacher-major: T x N x D). `vocabulary`: n_classes x dim text embeddings (any
+ *  scale; normalised internally). `capabilities`: n_teachers x n_classes values >= 0 (required
+ *  for CAPABILITY, else may be NULL). Per point, teacher t predicts c_t = argmax of its cosine
+ *  with the vocabulary; w_t = sum over teachers s of cap[t][c_s]; w /= sum(w);
+ *  w = softmax(w / temperature); fused = sum_t w_t f_t. Teachers whose feature is all zeros at a
+ *  point take no part there. Writes n_points x dim floats to out_features and, if out_weights
+ *  is not NULL, n_points x n_teachers weights. All buffers borrowed. Thread-safe. */
+int32_t ov3d_teacher_fusion(const float *features, size_t n_teachers, size_t n_points, size_t dim,
+                            const float *vocabulary, size_t n_classes, const float *capabilities,
+                            const ov3d_teacher_fusion_params *params, float *out_features,
+                            size_t out_capacity, float *out_weights, size_t weights_capacity);
+
+/** Capability table from masks (SAS capability construction): n_pairs pairs of a pseudo-ground-
+ *  truth mask and a teacher mask, each mask_size bytes (non-zero = inside), stored pair after
+ *  pair in `pseudo_gt` and `teacher_masks`; pair_teacher[i] and pair_class[i] say whose mask for
+ *  which class pair i is. capability[t][c] = sum |mask & gt| / sum |mask | gt| over the pairs
+ *  of (t, c); 0 where no pixel was in either, and for `excluded_class` (-1 = none; SAS: 19).
+ *  Writes n_teachers x n_classes floats to out (capacity in elements). Thread-safe. */
+int32_t ov3d_capability_from_masks(const uint8_t *pseudo_gt, const uint8_t *teacher_masks, size_t mask_size,
+                                   const int32_t *pair_teacher, const int32_t *pair_class, size_t n_pairs,
+                                   size_t n_teachers, size_t n_classes, int32_t excluded_class,
+                                   float *out, size_t out_capacity);
+
+/** Evaluation modes of OpenScene / CUA-O3D. */
+typedef enum ov3d_eval_mode {
+    OV3D_EVAL_FUSION = 0,           /**< 2D fused features; points without one get 256 */
+    OV3D_EVAL_DISTILL = 1,          /**< 3D network features */
+    OV3D_EVAL_ENSEMBLE_MAX = 2,     /**< OpenScene: the feature with the higher best cosine wins */
+    OV3D_EVAL_ENSEMBLE_AVERAGE = 3  /**< CUA-O3D: argmax of the average of both features */
+} ov3d_eval_mode;
+
+/** Per-point labels (argmax over the vocabulary) for an ov3d_eval_mode. features_3d and
+ *  features_2d are n_points x dim (the one a mode does not use may be NULL); mask_2d (N bytes,
+ *  may be NULL = "feature not all zero") marks points with a 2D feature. vocabulary: n_classes x
+ *  dim. Writes n_points labels to out_labels. Thread-safe. */
+int32_t ov3d_ensemble_labels(int32_t mode, const float *features_3d, const float *features_2d,
+                             const uint8_t *mask_2d, size_t n_points, size_t dim,
+                             const float *vocabulary, size_t n_classes,
+                             int32_t *out_labels, size_t out_capacity);
+
+/** Superpoint refinement in place: every point with segments[i] >= 0 takes the majority label
+ *  of its superpoint (ties: smallest label); labels < 0 or equal to `abstain` (e.g. 256) do not
+ *  vote. Thread-safe for distinct buffers. */
+int32_t ov3d_superpoint_vote(int32_t *labels, const int32_t *segments, size_t n_points, int32_t abstain);
+
+/* ---- Evaluation (confusion matrix, mIoU, mAcc) ----------------------------------------- */
+
+/** How per-class numbers are averaged. */
+typedef enum ov3d_metric_convention {
+    OV3D_METRIC_STANDARD = 0, /**< scikit-learn semantics; means over classes present in the GT */
+    OV3D_METRIC_OPENSCENE = 1 /**< OpenScene util/metric.py: out-of-range (no-feature) predictions
+                                   cropped from IoU, means divided by the number of classes */
+} ov3d_metric_convention;
+
+/** Summary written by ov3d_evaluate. Set struct_size = sizeof(ov3d_eval_result) before calling. */
+typedef struct ov3d_eval_result {
+    uint32_t struct_size;
+    int32_t n_classes;
+    int32_t n_present_classes;  /**< classes with at least one (non-ignored) GT point */
+    int32_t reserved;
+    int64_t n_evaluated_points; /**< points whose GT is not the ignore label */
+    double miou;
+    double macc;
+    double overall_accuracy;
+} ov3d_eval_result;
+
+/** Scores `pred` against `gt` (n_points int32 each). GT must be in [0, n_classes) or equal
+ *  `ignore_label` (negative = no ignore label); predictions outside [0, n_classes) (e.g. 256 =
+ *  no 2D feature) are wrong answers (standard) or cropped (OpenScene). class_iou / class_acc
+ *  (may be NULL; class_capacity >= n_classes otherwise) receive per-class values, -1 where
+ *  undefined (IoU: class absent from GT and predictions; acc: absent from GT). Thread-safe. */
+int32_t ov3d_evaluate(const int32_t *pred, const int32_t *gt, size_t n_points, int32_t n_classes,
+                      int32_t ignore_label, int32_t convention, ov3d_eval_result *out,
+                      double *class_iou, double *class_acc, size_t class_capacity);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -16,6 +16,8 @@ struct OV3DCommand: ParsableCommand {
             TokenizeCommand.self,
             EmbedTextCommand.self,
             SuperpointsCommand.self,
+            FuseCommand.self,
+            EvalCommand.self,
         ])
 }
 
