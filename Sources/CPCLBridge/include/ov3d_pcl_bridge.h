@@ -19,6 +19,75 @@ const char *ov3d_pcl_version(void);
 /* Silences PCL's console output below the given level (0 always .. 5 verbose). */
 void ov3d_pcl_set_verbosity(int level);
 
+/* ---- I/O (bridge_io.cpp) ------------------------------------------------------------ */
+
+/* PCD DATA encodings for ov3d_pcl_save_pcd. */
+enum { OV3D_PCL_PCD_ASCII = 0, OV3D_PCL_PCD_BINARY = 1, OV3D_PCL_PCD_BINARY_COMPRESSED = 2 };
+
+/* Writes a PCD through pcl::PCDWriter. Fields: x y z always; rgb (packed float, from 3 bytes
+   r g b per point) when rgb != NULL; normal_x normal_y normal_z; intensity; label (uint32 holding
+   the int32 bits); score (float). width*height must equal n (height 1 for unorganized).
+   Any optional array may be NULL. */
+int ov3d_pcl_save_pcd(const char *path, int encoding, size_t n, uint32_t width, uint32_t height,
+                      const float *xyz, const uint8_t *rgb, const float *normals,
+                      const float *intensity, const int32_t *labels, const float *scores,
+                      char *err, size_t err_cap);
+
+/* A cloud loaded by PCL's own readers (pcl::PCDReader or pcl::PLYReader into a
+   PCLPointCloud2), converted to arrays. Used as a cross-check of the native readers. */
+typedef struct ov3d_pcl_cloud ov3d_pcl_cloud;
+int ov3d_pcl_load(const char *path, ov3d_pcl_cloud **out, char *err, size_t err_cap);
+void ov3d_pcl_cloud_free(ov3d_pcl_cloud *c);
+size_t ov3d_pcl_cloud_count(const ov3d_pcl_cloud *c);
+uint32_t ov3d_pcl_cloud_width(const ov3d_pcl_cloud *c);
+uint32_t ov3d_pcl_cloud_height(const ov3d_pcl_cloud *c);
+/* Space-separated field names as PCL names them. Valid until free. */
+const char *ov3d_pcl_cloud_fields(const ov3d_pcl_cloud *c);
+/* 3 floats per point. */
+const float *ov3d_pcl_cloud_xyz(const ov3d_pcl_cloud *c);
+/* 3 bytes r g b per point, or NULL without rgb/rgba. */
+const uint8_t *ov3d_pcl_cloud_rgb(const ov3d_pcl_cloud *c);
+/* 3 floats per point, or NULL. */
+const float *ov3d_pcl_cloud_normals(const ov3d_pcl_cloud *c);
+const float *ov3d_pcl_cloud_intensity(const ov3d_pcl_cloud *c);
+const int32_t *ov3d_pcl_cloud_labels(const ov3d_pcl_cloud *c);
+
+/* ---- Segmentation (bridge_seg.cpp) -------------------------------------------------- */
+
+/* Normals by pcl::NormalEstimation over the k nearest neighbours, flipped towards the viewpoint
+   (vx, vy, vz). normals_out: 3n floats; curvature_out: n floats or NULL. NaN normals (too few
+   neighbours) are written as NaN. */
+int ov3d_pcl_normals(size_t n, const float *xyz, int k, float vx, float vy, float vz,
+                     float *normals_out, float *curvature_out, char *err, size_t err_cap);
+
+/* The k nearest neighbours of every point (itself excluded) by pcl::KdTreeFLANN.
+   idx_out: n*k int32 (-1 where fewer exist); sqdist_out: n*k floats or NULL. */
+int ov3d_pcl_knn(size_t n, const float *xyz, int k, int32_t *idx_out, float *sqdist_out,
+                 char *err, size_t err_cap);
+
+/* pcl::SupervoxelClustering<PointXYZRGBA> (VCCS). rgb may be NULL (colour 0). normals may be
+   NULL (estimated by PCL). labels_out: n int32, the supervoxel label per input point
+   (0 = none, as getLabeledCloud). */
+int ov3d_pcl_supervoxels(size_t n, const float *xyz, const uint8_t *rgb, const float *normals,
+                         float voxel_resolution, float seed_resolution, float color_importance,
+                         float spatial_importance, float normal_importance,
+                         int use_single_camera_transform, int32_t *labels_out,
+                         char *err, size_t err_cap);
+
+/* pcl::RegionGrowing<PointXYZ, Normal>. normals: 3n floats (required). labels_out: n int32,
+   cluster index or -1 when unassigned. smoothness in radians. */
+int ov3d_pcl_region_growing(size_t n, const float *xyz, const float *normals, int k,
+                            int min_cluster_size, int max_cluster_size, float smoothness,
+                            float curvature_threshold, const float *curvature,
+                            int32_t *labels_out, char *err, size_t err_cap);
+
+/* ---- Sorting (bridge_sort.cpp, no PCL) ---------------------------------------------- */
+
+/* Writes the permutation that std::sort (libstdc++) applies when sorting an array of records
+   by the float key `w` with operator<, so ports reproduce its tie order exactly. NaN keys are
+   ordered last (a strict weak ordering; std::sort is undefined on NaN). order: n uint32. */
+int ov3d_sort_order_f32(const float *w, size_t n, uint32_t *order);
+
 #ifdef __cplusplus
 }
 #endif

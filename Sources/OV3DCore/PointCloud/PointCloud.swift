@@ -14,6 +14,8 @@ public struct PointCloud: Sendable, Equatable {
     public var intensity: [Float]
     /// One integer label per point, or empty.
     public var labels: [Int32]
+    /// One confidence score per point (of its label), or empty.
+    public var scores: [Float] = []
     /// For organized clouds (image-shaped), width × height == count; else 0 × 0.
     public var width: Int = 0
     public var height: Int = 0
@@ -40,6 +42,7 @@ public struct PointCloud: Sendable, Equatable {
         try require(normals.isEmpty || normals.count == 3 * n, "normals must hold 3 floats per point")
         try require(intensity.isEmpty || intensity.count == n, "intensity must hold one value per point")
         try require(labels.isEmpty || labels.count == n, "labels must hold one value per point")
+        try require(scores.isEmpty || scores.count == n, "scores must hold one value per point")
         try require((width == 0 && height == 0) || width * height == n, "organized cloud: width × height != point count")
         if finite {
             for i in 0..<positions.count where !positions[i].isFinite {
@@ -57,6 +60,7 @@ public struct PointCloud: Sendable, Equatable {
         if hasNormals { for i in indices { out.normals += normals[(3 * i)..<(3 * i + 3)] } }
         if !intensity.isEmpty { out.intensity = indices.map { intensity[$0] } }
         if !labels.isEmpty { out.labels = indices.map { labels[$0] } }
+        if !scores.isEmpty { out.scores = indices.map { scores[$0] } }
         return out
     }
 }

@@ -1,0 +1,249 @@
+import CPCLBridge
+
+/// PCD (PCL's point cloud format, v0.7): reading natively (ascii, binary, binary_compressed with
+/// LZF), writing through PCL's `pcl::PCDWriter`.
+///
+/// Fields read: x y z, rgb / rgba (packed, bytes b g r a), normal_x normal_y normal_z, intensity,
+/// label, score. Other fields (curvature, padding `_`, multi-count fields) are skipped.
+/// Organized clouds (HEIGHT > 1) keep width × height. The reader is hardened: header bounded to
+/// 64 KiB, at most 256 fields, every size checked against the bytes present.
+public enum PCD {
+    struct Field {
+        var name: Substring
+        var type: ScalarType
+        var count: Int
+        var offset: Int  // within a point record
+    }
+
+    enum Data { case ascii, binary, compressed }
+
+    /// Decodes a PCD file.
+    public static func decode(_ b: UnsafeRawBufferPointer) throws -> LoadedCloud {
+        var cur = ByteCursor(b, what: "pcd")
+        var names: [Substring] = [], sizes: [Int] = [], types: [Substring] = [], counts: [Int] = []
+        var width = -1, height = -1, points = -1
+        var data: Data?
+        while data == nil {
+            try requireFormat(cur.offset <= 1 << 16, "pcd: header longer than 64 KiB")
+            guard let line = try cur.line(maxLength: 1 << 16) else { throw OV3DError.format("pcd: header has no DATA line") }
+            let t = asciiTokens(line)
+            guard let key = t.first, !key.hasPrefix("#") else { continue }
+            let rest = t.dropFirst()
+            func ints() throws -> [Int] {
+                try rest.map { s in
+                    guard let v = Int(s), v >= 0 else { throw OV3DError.format("pcd: bad number '\(s)' in \(key)") }
+                    return v
+                }
+            }
+            func one() throws -> Int {
+                let v = try ints()
+                try requireFormat(v.count == 1 && v[0] <= Int(Int32.max), "pcd: bad \(key) line")
+                return v[0]
+            }
+            switch key {
+            case "VERSION", "VIEWPOINT": continue
+            case "FIELDS", "COLUMNS":
+                try requireFormat(rest.count >= 1 && rest.count <= 256, "pcd: \(rest.count) fields")
+                names = Array(rest)
+            case "SIZE": sizes = try ints()
+            case "TYPE": types = Array(rest)
+            case "COUNT": counts = try ints()
+            case "WIDTH": width = try one()
+            case "HEIGHT": height = try one()
+            case "POINTS": points = try one()
+            case "DATA":
+                try requireFormat(rest.count == 1, "pcd: bad DATA line")
+                switch rest.first! {
+                case "ascii": data = .ascii
+                case "binary": data = .binary
+                case "binary_compressed": data = .compressed
+                default: throw OV3DError.format("pcd: unknown DATA '\(rest.first!)'")
+                }
+            default: throw OV3DError.format("pcd: unknown header keyword '\(key)'")
+            }
+        }
+        try requireFormat(!names.isEmpty, "pcd: no FIELDS")
+        if counts.isEmpty { counts = [Int](repeating: 1, count: names.count) }
+        try requireFormat(sizes.count == names.count && types.count == names.count && counts.count == names.count,
+                          "pcd: FIELDS, SIZE, TYPE and COUNT have different lengths")
+        if width < 0 && points >= 0 { width = points }
+        if height < 0 { height = 1 }
+        try requireFormat(width >= 0, "pcd: no WIDTH")
+        let (n, o) = width.multipliedReportingOverflow(by: height)
+        try requireFormat(!o && n <= Int(Int32.max), "pcd: WIDTH × HEIGHT is absurd")
+        try requireFormat(points < 0 || points == n, "pcd: POINTS \(points) != WIDTH × HEIGHT \(n)")
+        var fields: [Field] = []
+        var step = 0
+        for i in 0..<names.count {
+            guard let ty = ScalarType(pcdType: types[i], size: sizes[i]) else {
+                throw OV3DError.format("pcd: unsupported TYPE \(types[i]) SIZE \(sizes[i]) for field \(names[i])")
+            }
+            try requireFormat(counts[i] >= 1 && counts[i] <= 4096, "pcd: COUNT \(counts[i]) for field \(names[i])")
+            fields.append(Field(name: names[i], type: ty, count: counts[i], offset: step))
+            step += sizes[i] * counts[i]
+        }
+        func find(_ name: Substring) -> Int? { fields.firstIndex { $0.name == name && $0.count == 1 } }
+        guard let fx = find("x"), let fy = find("y"), let fz = find("z") else {
+            throw OV3DError.format("pcd: no x y z fields")
+        }
+        let fc = find("rgb") ?? find("rgba")
+        if let fc { try requireFormat(fields[fc].type.size == 4, "pcd: rgb field must have SIZE 4") }
+        let hasN = find("normal_x") != nil && find("normal_y") != nil && find("normal_z") != nil
+        // Normals only when all three components exist.
+        let fnx = hasN ? find("normal_x") : nil, fny = hasN ? find("normal_y") : nil, fnz = hasN ? find("normal_z") : nil
+        let fi = find("intensity"), fl = find("label"), fs = find("score")
+
+        var cloud = PointCloud()
+        cloud.positions = [Float](repeating: 0, count: 0)
+        // Bound n by the bytes present before allocating.
+        switch data! {
+        case .ascii: try requireFormat(n <= cur.remaining / 2 + 1, "pcd: \(n) points declared but the file is too short")
+        case .binary:
+            let (need, o2) = n.multipliedReportingOverflow(by: step)
+            try requireFormat(!o2, "pcd: data size overflows")
+            try cur.need(need)
+        case .compressed: try requireFormat(n <= (1 << 28), "pcd: \(n) points is too many for binary_compressed")
+        }
+        cloud.positions = [Float](repeating: 0, count: 3 * n)
+        if fc != nil { cloud.colors = [UInt8](repeating: 0, count: 3 * n) }
+        if hasN { cloud.normals = [Float](repeating: 0, count: 3 * n) }
+        if fi != nil { cloud.intensity = [Float](repeating: 0, count: n) }
+        if fl != nil { cloud.labels = [Int32](repeating: 0, count: n) }
+        if fs != nil { cloud.scores = [Float](repeating: 0, count: n) }
+
+        // Stores field f's value (as raw little-endian bytes at p) for point i.
+        @inline(__always) func store(_ i: Int, _ f: Int, _ p: UnsafeRawPointer) {
+            let fd = fields[f]
+            if f == fc {
+                cloud.colors[3 * i] = p.load(fromByteOffset: 2, as: UInt8.self)
+                cloud.colors[3 * i + 1] = p.load(fromByteOffset: 1, as: UInt8.self)
+                cloud.colors[3 * i + 2] = p.load(as: UInt8.self)
+                return
+            }
+            if f == fl && (fd.type == .uint32 || fd.type == .int32) {
+                cloud.labels[i] = Int32(bitPattern: p.loadUnaligned(as: UInt32.self))
+                return
+            }
+            assign(i, f, fd.type.load(p, bigEndian: false))
+        }
+        @inline(__always) func assign(_ i: Int, _ f: Int, _ v: Double) {
+            switch f {
+            case fx: cloud.positions[3 * i] = Float(v)
+            case fy: cloud.positions[3 * i + 1] = Float(v)
+            case fz: cloud.positions[3 * i + 2] = Float(v)
+            case fnx: cloud.normals[3 * i] = Float(v)
+            case fny: cloud.normals[3 * i + 1] = Float(v)
+            case fnz: cloud.normals[3 * i + 2] = Float(v)
+            case fi: cloud.intensity[i] = Float(v)
+            case fl: cloud.labels[i] = clampInt32(v)
+            case fs: cloud.scores[i] = Float(v)
+            default: break
+            }
+        }
+        let wanted = (0..<fields.count).filter { [fx, fy, fz, fc, fnx, fny, fnz, fi, fl, fs].contains($0) }
+        switch data! {
+        case .binary:
+            let base = b.baseAddress! + cur.offset
+            for i in 0..<n {
+                for f in wanted { store(i, f, base + i * step + fields[f].offset) }
+            }
+        case .compressed:
+            try cur.need(8)
+            let csize = Int(b.loadUnaligned(fromByteOffset: cur.offset, as: UInt32.self).littleEndian)
+            let usize = Int(b.loadUnaligned(fromByteOffset: cur.offset + 4, as: UInt32.self).littleEndian)
+            try cur.skip(8)
+            let (need, o2) = n.multipliedReportingOverflow(by: step)
+            try requireFormat(!o2 && usize == need, "pcd: binary_compressed holds \(usize) bytes, expected \(need)")
+            try cur.need(csize)
+            // LZF expands at most ~88x (a 3-byte back reference yields 264 bytes): a larger
+            // declared size is a lie, refused before allocating.
+            try requireFormat(usize <= 96 * csize + 64, "pcd: binary_compressed declares \(usize) bytes from \(csize) compressed")
+            let raw = try LZF.decompress(UnsafeRawBufferPointer(rebasing: b[cur.offset..<(cur.offset + csize)]), outputSize: usize)
+            raw.withUnsafeBytes { r in
+                // Structure of arrays: each field's values for all points, one field after the other.
+                var fieldStart = [Int](repeating: 0, count: fields.count)
+                var acc = 0
+                for (k, f) in fields.enumerated() { fieldStart[k] = acc; acc += n * f.type.size * f.count }
+                for f in wanted {
+                    let s = fields[f].type.size
+                    for i in 0..<n { store(i, f, r.baseAddress! + fieldStart[f] + i * s) }
+                }
+            }
+        case .ascii:
+            let totalCols = fields.reduce(0) { $0 + $1.count }
+            for i in 0..<n {
+                guard let line = try cur.line() else { throw OV3DError.format("pcd: ascii data ends at point \(i) of \(n)") }
+                let t = asciiTokens(line)
+                try requireFormat(t.count == totalCols, "pcd: point \(i) has \(t.count) values, expected \(totalCols)")
+                var col = 0
+                for (k, f) in fields.enumerated() {
+                    defer { col += f.count }
+                    guard wanted.contains(k) else { continue }
+                    let tok = t[col]
+                    if k == fc {
+                        // PCL writes packed colours as an unsigned integer in ascii files.
+                        var bits: UInt32
+                        if let u = UInt32(tok) { bits = u } else if let fv = Float(tok) { bits = fv.bitPattern } else {
+                            throw OV3DError.format("pcd: bad rgb value '\(tok)' at point \(i)")
+                        }
+                        withUnsafeBytes(of: &bits) { store(i, k, $0.baseAddress!) }
+                        continue
+                    }
+                    if k == fl, let u = Int64(tok), u >= Int64(Int32.min), u <= Int64(UInt32.max) {
+                        cloud.labels[i] = Int32(truncatingIfNeeded: u)
+                        continue
+                    }
+                    guard let v = f.type.parse(tok) else { throw OV3DError.format("pcd: bad \(f.name) value '\(tok)' at point \(i)") }
+                    assign(i, k, v)
+                }
+            }
+        }
+        if height > 1 { cloud.width = width; cloud.height = height }
+        let fmt: CloudFormat = data! == .ascii ? .pcdASCII : (data! == .binary ? .pcdBinary : .pcdBinaryCompressed)
+        return LoadedCloud(cloud: cloud, fields: names.map(String.init), format: fmt)
+    }
+
+    /// Writes through `pcl::PCDWriter` (x y z, and rgb, normal_*, intensity, label, score when present).
+    public static func write(_ c: PointCloud, to path: String, format: CloudFormat) throws {
+        let enc: Int32
+        switch format {
+        case .pcdASCII: enc = 0
+        case .pcdBinary: enc = 1
+        case .pcdBinaryCompressed: enc = 2
+        default: throw OV3DError.invalidArgument("PCD.write: \(format.rawValue) is not a PCD encoding")
+        }
+        try c.validate()
+        let n = c.count
+        try require(n > 0, "PCD.write: empty cloud")
+        let organized = c.width > 0 && c.height > 0 && c.width * c.height == n
+        let w = organized ? c.width : n, h = organized ? c.height : 1
+        var err = [CChar](repeating: 0, count: 512)
+        let r: Int32 = c.positions.withUnsafeBufferPointer { xyz in
+            c.colors.withUnsafeBufferPointer { rgb in
+                c.normals.withUnsafeBufferPointer { nrm in
+                    c.intensity.withUnsafeBufferPointer { inten in
+                        c.labels.withUnsafeBufferPointer { lab in
+                            c.scores.withUnsafeBufferPointer { sc in
+                                ov3d_pcl_save_pcd(path, enc, n, UInt32(w), UInt32(h), xyz.baseAddress,
+                                                  c.hasColors ? rgb.baseAddress : nil,
+                                                  c.hasNormals ? nrm.baseAddress : nil,
+                                                  c.intensity.isEmpty ? nil : inten.baseAddress,
+                                                  c.labels.isEmpty ? nil : lab.baseAddress,
+                                                  c.scores.isEmpty ? nil : sc.baseAddress, &err, err.count)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try bridgeCheck(r, err)
+    }
+}
+
+/// Maps a bridge status + message to an OV3DError.
+func bridgeCheck(_ r: Int32, _ err: [CChar]) throws {
+    guard r != 0 else { return }
+    let msg = err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    let status = Status(rawValue: r) ?? .internal
+    throw OV3DError(status, msg.isEmpty ? "PCL call failed (\(r))" : msg)
+}
