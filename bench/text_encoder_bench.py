@@ -35,15 +35,18 @@ class EncodeParams(ctypes.Structure):
                 ("round_fp16", ctypes.c_int32), ("prompt_template", ctypes.c_char_p), ("use_cache", ctypes.c_int32)]
 
 
-def timeit(fn, repeat, warmup=2):
-    for _ in range(warmup):
-        fn()
-    ts = []
+def timeit(fns, repeat, warmup=2):
+    """Median and min seconds of each function, measured in interleaved rounds (fair under load)."""
+    for f in fns:
+        for _ in range(warmup):
+            f()
+    ts = [[] for _ in fns]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts), min(ts)
+        for i, f in enumerate(fns):
+            t0 = time.perf_counter()
+            f()
+            ts[i].append(time.perf_counter() - t0)
+    return [(statistics.median(t), min(t)) for t in ts]
 
 
 def main():
@@ -52,13 +55,14 @@ def main():
     ap.add_argument("--vocab", required=True)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--model", default="ViT-B-32-quickgelu", help="open_clip config (e.g. ViT-L-14-quickgelu)")
     args = ap.parse_args()
 
     import open_clip
     from open_clip.tokenizer import SimpleTokenizer
 
     torch.manual_seed(0)
-    model = open_clip.create_model("ViT-B-32-quickgelu", pretrained=None).eval()
+    model = open_clip.create_model(args.model, pretrained=None).eval()
     prompts = [f"a {n} in a scene" for n in SCANNET]
     prompts[-1] = "other"
     tok = SimpleTokenizer(bpe_path=args.vocab)
@@ -75,7 +79,7 @@ def main():
             raise SystemExit(f"ov3d error {status}: {lib.ov3d_last_error().decode()}")
 
     with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "vit_b32_text_random.pt")
+        path = os.path.join(d, "text_random.pt")
         sd = {k: v for k, v in model.state_dict().items() if not k.startswith("visual.")}
         torch.save(sd, path)
         enc = ctypes.c_void_p()
@@ -90,7 +94,8 @@ def main():
     outp = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 
     print(f"torch {torch.__version__}, open_clip {open_clip.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
-    print(f"model: ViT-B/32 text tower (random), width 512, 12 layers, dim {dim.value}; ov3d load {load_s:.2f} s")
+    w = model.token_embedding.weight.shape[1]
+    print(f"model: {args.model} text tower (random), width {w}, {len(model.transformer.resblocks)} layers, dim {dim.value}; ov3d load {load_s:.2f} s")
     print(f"batch: {n} ScanNet prompts, longest {cut} tokens of 77")
     for th in args.threads:
         torch.set_num_threads(th)
@@ -120,9 +125,7 @@ def main():
             with torch.inference_mode():
                 return model.encode_text(tok(prompts, context_length=77))
 
-        o_med, o_min = timeit(run_ov3d, args.repeat)
-        t_med, t_min = timeit(run_torch_full, args.repeat)
-        c_med, c_min = timeit(run_torch_cut, args.repeat)
+        (o_med, o_min), (t_med, t_min), (c_med, c_min) = timeit([run_ov3d, run_torch_full, run_torch_cut], args.repeat)
         ref = run_torch().numpy()
         rel = np.abs(out - ref).max() / np.abs(ref).max()
         rel_cut = np.abs(run_torch_cut().numpy() - ref).max() / np.abs(ref).max()

@@ -159,6 +159,19 @@ func maxRelativeError(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
         }
     }
 
+    /// Prefix sharing and end-row trimming: a batch (with shared prefixes and duplicates) equals
+    /// encoding each sequence alone.
+    @Test func batchEqualsSingles() throws {
+        let m = try CLIPTextModel(path: TestPaths.fixture("text/hf_tiny"))
+        let toks = Self.corpusTokens[0..<6] + Self.corpusTokens[0..<2]
+        let batch = try m.encode(tokens: Array(toks), threads: 1)
+        let d = m.config.embedDimension
+        for (i, t) in toks.enumerated() {
+            let one = try m.encode(tokens: [t], threads: 1)
+            #expect(maxRelativeError(batch[i * d..<(i + 1) * d], one[...]) < 1e-6)
+        }
+    }
+
     @Test func badTokens() throws {
         let m = try CLIPTextModel(path: TestPaths.fixture("text/hf_tiny"))
         #expect(throws: OV3DError.self) { try m.encode(tokens: [[49406, 50000]]) }
