@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sparse convolution as gather → GEMM → scatter-add per kernel offset (MinkowskiEngine's CPU
 /// algorithm): for every offset `k` with pairs `(i, o)`, `out[o] += in[i] · W[k]`.
 ///
@@ -8,8 +12,15 @@
 /// offset of a stride-1 odd kernel (the centre) is a dense GEMM straight into the tile. With rows
 /// in spatial (Morton) order, the gathered inputs of a tile are cache-resident too.
 public enum SparseConvolution {
-    /// Output rows per tile: keeps the output tile near 2 MiB.
-    static func tileRows(cout: Int) -> Int { max(256, (1 << 19) / max(1, cout)) }
+    /// Floats per output tile (default 128 Ki = 512 KiB, so the tile, the gathered block and the
+    /// product block stay in a 1 MiB L2); `OV3D_CONV_TILE_FLOATS` overrides it for tuning.
+    nonisolated(unsafe) static var tileFloats: Int = {
+        if let e = getenv("OV3D_CONV_TILE_FLOATS"), let v = Int(String(cString: e)), v >= 1024 { return v }
+        return 1 << 17
+    }()
+
+    /// Output rows per tile.
+    static func tileRows(cout: Int) -> Int { max(64, tileFloats / max(1, cout)) }
 
     /// First index in `rows[lo..<hi]` (sorted ascending) whose value is >= `v`.
     @inline(__always)
