@@ -82,11 +82,23 @@ public enum SparseConvolution {
                                 let hi = lowerBound(outRows, lo, seg1, Int32(t1))
                                 let m = hi - lo
                                 if m == 0 { continue }
+                                if cin <= smallInput {
+                                    // Few input channels (the 5³ stem): accumulate directly, no GEMM.
+                                    let wk = wbase + k * cin * cout
+                                    parallelFor(m, threads: threads, minChunk: 1024) { r in
+                                        let (ir, orows, _) = rows.value
+                                        let (src, dst, _, _) = box.value
+                                        for p in r {
+                                            axpyRows(dst + Int(orows[lo + p]) * cout, src + Int(ir[lo + p]) * cin, wk, cin, cout)
+                                        }
+                                    }
+                                    continue
+                                }
                                 parallelFor(m, threads: threads, minChunk: 512) { r in
                                     let (ir, _, _) = rows.value
                                     let (src, _, g, _) = box.value
                                     for p in r {
-                                        (g + p * cin).update(from: src + Int(ir[lo + p]) * cin, count: cin)
+                                        copyRow(g + p * cin, src + Int(ir[lo + p]) * cin, cin)
                                     }
                                 }
                                 GEMM.sgemm(m: m, n: cout, k: cin, a: g, lda: cin, b: wbase + k * cin * cout, ldb: cout,
@@ -104,6 +116,43 @@ public enum SparseConvolution {
                     }
                 }
             }
+        }
+    }
+
+    /// Input widths up to this use the direct (GEMM-free) accumulation.
+    static let smallInput = 4
+
+    /// `dst[0..<n] = src[0..<n]`, 8 lanes at a time (rows are short: a call to memmove costs more).
+    @inline(__always)
+    static func copyRow(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+        var c = 0
+        let rawD = UnsafeMutableRawPointer(dst), rawS = UnsafeRawPointer(src)
+        while c + 8 <= n {
+            rawD.storeBytes(of: rawS.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self), toByteOffset: 4 * c, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < n { dst[c] = src[c]; c += 1 }
+    }
+
+    /// `dst[0..<cout] += Σ_a x[a] · w[a][0..<cout]` (one input row times a cin × cout matrix).
+    @inline(__always)
+    static func axpyRows(_ dst: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                         _ cin: Int, _ cout: Int) {
+        let rawD = UnsafeMutableRawPointer(dst), rawW = UnsafeRawPointer(w)
+        var c = 0
+        while c + 8 <= cout {
+            var acc = rawD.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self)
+            for a in 0..<cin {
+                acc += SIMD8<Float>(repeating: x[a]) * rawW.loadUnaligned(fromByteOffset: 4 * (a * cout + c), as: SIMD8<Float>.self)
+            }
+            rawD.storeBytes(of: acc, toByteOffset: 4 * c, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < cout {
+            var acc = dst[c]
+            for a in 0..<cin { acc += x[a] * w[a * cout + c] }
+            dst[c] = acc
+            c += 1
         }
     }
 
