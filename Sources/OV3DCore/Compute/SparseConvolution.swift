@@ -45,77 +45,82 @@ public enum SparseConvolution {
         let identity: Int? = (map.identityOffset.map { map.pairCount($0) == nOut && input.rows == nOut } ?? false)
             ? map.identityOffset : nil
         let tile = tileRows(cout: cout)
-        let gbuf = try workspace.buffer(capacity: min(tile, nOut) * cin)
-        let sbuf = try workspace.buffer(capacity: min(tile, nOut) * cout)
-        defer { workspace.recycle(gbuf); workspace.recycle(sbuf) }
-        let box = UncheckedSendable((input.data, out.data, gbuf.pointer, sbuf.pointer))
+        let tiles = (nOut + tile - 1) / tile
+        // Threads work on disjoint output tiles, each with its own gather/product buffers and a
+        // single-threaded GEMM (OpenBLAS is set to 1 thread meanwhile, then restored).
+        let workers = max(1, min(Threads.resolve(threads), tiles))
+        let rowsPerBuffer = min(tile, nOut)
+        var bufs = [WorkBuffer]()
+        for _ in 0..<workers {
+            bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cin))
+            bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cout))
+        }
+        defer { for b in bufs { workspace.recycle(b) } }
+        if workers > 1 { Threads.setBLASThreads(1) }
+        defer { if workers > 1 { Threads.setBLASThreads(threads) } }
+        let ptrs = UncheckedSendable((input.data, out.data, bufs.map { $0.pointer }))
         w.weights.withUnsafeBufferPointer { wp in
             w.bias.withUnsafeBufferPointer { bp in
                 map.inRows.withUnsafeBufferPointer { inRows in
                     map.outRows.withUnsafeBufferPointer { outRows in
-                        let rows = UncheckedSendable((inRows, outRows, bp))
-                        let wbase = wp.baseAddress!
-                        let (inp, outp, g, s) = box.value
-                        var t0 = 0
-                        while t0 < nOut {
-                            let t1 = min(nOut, t0 + tile)
-                            // 1. bias (or zero) in the tile's rows.
-                            parallelFor(t1 - t0, threads: threads, minChunk: 1024) { r in
-                                let (_, _, b) = rows.value
-                                let o = box.value.1
-                                if b.isEmpty {
-                                    (o + (t0 + r.lowerBound) * cout).initialize(repeating: 0, count: r.count * cout)
-                                } else {
-                                    for row in r { (o + (t0 + row) * cout).update(from: b.baseAddress!, count: cout) }
+                        let ctx = UncheckedSendable((wp.baseAddress!, bp, inRows, outRows))
+                        parallelFor(workers, threads: workers) { wr in
+                            let (inp, outp, buffers) = ptrs.value
+                            let (wbase, bias, ir, orows) = ctx.value
+                            for worker in wr {
+                                let g = buffers[2 * worker], s = buffers[2 * worker + 1]
+                                var t = worker
+                                while t < tiles {
+                                    let t0 = t * tile, t1 = min(nOut, t0 + tile)
+                                    convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: g, s: s, wbase: wbase, bias: bias,
+                                             inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                    t += workers
                                 }
                             }
-                            // 2. identity offset: dense GEMM on the tile.
-                            if let k0 = identity {
-                                GEMM.sgemm(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin,
-                                           b: wbase + k0 * cin * cout, ldb: cout, beta: 1, c: outp + t0 * cout, ldc: cout)
-                            }
-                            // 3. other offsets: gather the tile's pairs, GEMM, add into the tile.
-                            for k in 0..<map.volume where k != identity {
-                                let seg0 = map.start[k], seg1 = map.start[k + 1]
-                                if seg0 == seg1 { continue }
-                                let lo = lowerBound(outRows, seg0, seg1, Int32(t0))
-                                let hi = lowerBound(outRows, lo, seg1, Int32(t1))
-                                let m = hi - lo
-                                if m == 0 { continue }
-                                if cin <= smallInput {
-                                    // Few input channels (the 5³ stem): accumulate directly, no GEMM.
-                                    let wk = wbase + k * cin * cout
-                                    parallelFor(m, threads: threads, minChunk: 1024) { r in
-                                        let (ir, orows, _) = rows.value
-                                        let (src, dst, _, _) = box.value
-                                        for p in r {
-                                            axpyRows(dst + Int(orows[lo + p]) * cout, src + Int(ir[lo + p]) * cin, wk, cin, cout)
-                                        }
-                                    }
-                                    continue
-                                }
-                                parallelFor(m, threads: threads, minChunk: 512) { r in
-                                    let (ir, _, _) = rows.value
-                                    let (src, _, g, _) = box.value
-                                    for p in r {
-                                        copyRow(g + p * cin, src + Int(ir[lo + p]) * cin, cin)
-                                    }
-                                }
-                                GEMM.sgemm(m: m, n: cout, k: cin, a: g, lda: cin, b: wbase + k * cin * cout, ldb: cout,
-                                           beta: 0, c: s, ldc: cout)
-                                parallelFor(m, threads: threads, minChunk: 512) { r in
-                                    let (_, orows, _) = rows.value
-                                    let (_, dst, _, s) = box.value
-                                    for p in r {
-                                        addRow(dst + Int(orows[lo + p]) * cout, s + p * cout, cout)
-                                    }
-                                }
-                            }
-                            t0 = t1
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// One output tile `[t0, t1)`: bias, identity GEMM, then gather–GEMM–add per offset.
+    @inline(__always)
+    static func convTile(t0: Int, t1: Int, inp: UnsafeMutablePointer<Float>, outp: UnsafeMutablePointer<Float>,
+                         g: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, wbase: UnsafePointer<Float>,
+                         bias: UnsafeBufferPointer<Float>, inRows: UnsafeBufferPointer<Int32>, outRows: UnsafeBufferPointer<Int32>,
+                         map: KernelMap, identity: Int?, cin: Int, cout: Int) {
+        // 1. bias (or zero) in the tile's rows.
+        if bias.isEmpty {
+            (outp + t0 * cout).initialize(repeating: 0, count: (t1 - t0) * cout)
+        } else {
+            for row in t0..<t1 { (outp + row * cout).update(from: bias.baseAddress!, count: cout) }
+        }
+        // 2. identity offset: dense GEMM on the tile.
+        if let k0 = identity {
+            GEMM.sgemm(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin,
+                       b: wbase + k0 * cin * cout, ldb: cout, beta: 1, c: outp + t0 * cout, ldc: cout)
+        }
+        // 3. other offsets: the tile's pairs are one contiguous range per offset.
+        for k in 0..<map.volume where k != identity {
+            let seg0 = map.start[k], seg1 = map.start[k + 1]
+            if seg0 == seg1 { continue }
+            let lo = lowerBound(outRows, seg0, seg1, Int32(t0))
+            let hi = lowerBound(outRows, lo, seg1, Int32(t1))
+            let m = hi - lo
+            if m == 0 { continue }
+            if cin <= smallInput {
+                // Few input channels (the 5³ stem): accumulate directly, no GEMM.
+                let wk = wbase + k * cin * cout
+                for p in lo..<hi {
+                    axpyRows(outp + Int(outRows[p]) * cout, inp + Int(inRows[p]) * cin, wk, cin, cout)
+                }
+                continue
+            }
+            for p in 0..<m { copyRow(g + p * cin, inp + Int(inRows[lo + p]) * cin, cin) }
+            GEMM.sgemm(m: m, n: cout, k: cin, a: g, lda: cin, b: wbase + k * cin * cout, ldb: cout,
+                       beta: 0, c: s, ldc: cout)
+            for p in 0..<m { addRow(outp + Int(outRows[lo + p]) * cout, s + p * cout, cout) }
         }
     }
 
