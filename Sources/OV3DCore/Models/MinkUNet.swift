@@ -176,19 +176,29 @@ public final class MinkUNet: @unchecked Sendable {
             try tick("up\(l + 1)")
             x = try stage(c, 4 + l, ts: ts, keepInput: false)
         }
-        // Heads.
-        let id = try cm.kernelMap(kernelSize: 1, inStride: 1, stride: 1)
+        // Heads: 1×1 convolutions (dense GEMMs) on the trunk rows put back in the caller's order,
+        // written straight into the output arrays.
+        _ = try cm.kernelMap(kernelSize: 1, inStride: 1, stride: 1)   // recorded for the pair counts
+        let trunk = try workspace.matrix(rows: n, cols: x.cols)
+        let c7 = x.cols
+        for (i, r) in order.enumerated() { (trunk.data + Int(r) * c7).update(from: x.data + i * c7, count: c7) }
         var outs = [[Float]]()
         for h in selected {
-            let y = try conv(x, heads[h], id)
-            let d = y.cols
-            var o = [Float](repeating: 0, count: n * d)
-            o.withUnsafeMutableBufferPointer { ob in
-                for (i, r) in order.enumerated() { (ob.baseAddress! + Int(r) * d).update(from: y.data + i * d, count: d) }
+            let w = heads[h]
+            var o = [Float](unsafeUninitializedCapacity: n * w.cout) { buf, done in
+                w.weights.withUnsafeBufferPointer { wp in
+                    GEMM.sgemm(m: n, n: w.cout, k: c7, a: trunk.data, lda: c7, b: wp.baseAddress!, ldb: w.cout,
+                               beta: 0, c: buf.baseAddress!, ldc: w.cout)
+                }
+                done = n * w.cout
             }
+            if !w.bias.isEmpty {
+                for r in 0..<n { for c in 0..<w.cout { o[r * w.cout + c] += w.bias[c] } }
+            }
+            flops += 2 * Double(n) * Double(w.cin) * Double(w.cout)
             outs.append(o)
-            workspace.recycle(y)
         }
+        workspace.recycle(trunk)
         workspace.recycle(x)
         try tick("heads")
         return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCounts)
