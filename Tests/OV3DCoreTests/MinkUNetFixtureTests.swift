@@ -173,3 +173,47 @@ import Testing
         try check("scene0000_18a_full", stateDict: try MinkFixture.seededStateDict(try MinkUNetSpec.named("18A")))
     }
 }
+
+@Suite struct MinkUNetInputTests {
+    /// N×4 batch-first coordinates: each batch runs on its own (as in ME), rows come back in input order.
+    @Test func batchColumnRunsBatchesSeparately() throws {
+        guard MinkFixture.exists("room_34c_w16") else { return }
+        let dir = MinkFixture.dir("room_34c_w16")
+        let model = try MinkUNet(stateDict: try Safetensors.read(path: dir + "/weights.safetensors"))
+        let coords = try MinkFixture.ints(dir + "/coords.npy")
+        let n = coords.count / 3
+        let half = n / 2
+        let a = Array(coords[0..<(3 * half)]), b = Array(coords[(3 * half)...])
+        let ws = Workspace()
+        let ra = try model.run(voxelCoords: a, columns: 3, threads: 1, workspace: ws)
+        let rb = try model.run(voxelCoords: b, columns: 3, threads: 1, workspace: ws)
+        // Interleave the two batches (batch 1 reuses batch 0's coordinates: no interaction).
+        var c4 = [Int32](), expected = [Float]()
+        let d = model.spec.heads[0].dim
+        for i in 0..<half {
+            c4 += [0] + a[(3 * i)..<(3 * i + 3)]
+            expected += ra.heads[0][(i * d)..<(i * d + d)]
+            if i < n - half {
+                c4 += [1] + b[(3 * i)..<(3 * i + 3)]
+                expected += rb.heads[0][(i * d)..<(i * d + d)]
+            }
+        }
+        let r4 = try model.run(voxelCoords: c4, columns: 4, threads: 2, workspace: ws)
+        #expect(r4.rows == c4.count / 4)
+        #expect(MinkFixture.relMaxAbs(r4.heads[0], expected).rel < 1e-5)
+    }
+
+    @Test func badVoxelInputs() throws {
+        guard MinkFixture.exists("room_34c_w16") else { return }
+        let model = try MinkUNet(stateDict: try Safetensors.read(path: MinkFixture.dir("room_34c_w16") + "/weights.safetensors"))
+        let ws = Workspace()
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [], columns: 3, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0, 0, 0, 0], columns: 3, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0, Int32.max, 0, 0], columns: 3, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0], columns: 5, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0], columns: 3, features: [1], threads: 1, workspace: ws) }
+        // one voxel and negative coordinates run fine
+        let one = try model.run(voxelCoords: [-7, 3, -100], columns: 3, threads: 1, workspace: ws)
+        #expect(one.rows == 1 && one.heads[0].allSatisfy { $0.isFinite })
+    }
+}
