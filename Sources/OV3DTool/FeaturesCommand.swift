@@ -113,6 +113,9 @@ struct FeaturesCommand: ParsableCommand {
                 times.append(Date().timeIntervalSince(s) * 1000)
                 cpu.append(cpuMs() - c0)
             }
+            if ProcessInfo.processInfo.environment["OV3D_PROFILE"] != nil {
+                for (k, v) in out!.profile { FileHandle.standardError.write(Data(String(format: "%8.1f ms CPU  %@\n", v, k).utf8)) }
+            }
             rows = out!.heads[0]
             if normalize { Elementwise.l2NormalizeRows(&rows, cols: dim, threads: n) }
             rowCount = out!.rows

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A MinkUNet with BatchNorm folded into its convolutions, ready for inference. Immutable after
 /// construction and shareable across threads; each forward takes its own `Workspace`.
 ///
@@ -76,6 +80,9 @@ public final class MinkUNet: @unchecked Sendable {
         public var flops: Double
         /// Pair counts per offset of every kernel map of the forward (`CoordinateManager.pairCounts`).
         public var pairCounts: [String: [Int]]
+        /// Process CPU milliseconds per layer kind ("conv k3 96->96 @1", "kernel maps", ...), in
+        /// first-use order.
+        public var profile: [(String, Double)] = []
     }
 
     /// Runs the network on unique voxel coordinates (x y z per row) with `inChannels` input
@@ -109,14 +116,30 @@ public final class MinkUNet: @unchecked Sendable {
         var step: Float = 0
         func tick(_ stage: String) throws { step += 1; try progress.report(step / totalSteps, stage) }
 
-        func conv(_ x: FeatureMatrix, _ w: ConvWeights, _ km: KernelMap) throws -> FeatureMatrix {
+        var profile = [(String, Double)]()
+        func account(_ name: String, _ ms: Double) {
+            if let i = profile.firstIndex(where: { $0.0 == name }) { profile[i].1 += ms } else { profile.append((name, ms)) }
+        }
+        func cpuMs() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1e6
+        }
+        func conv(_ x: FeatureMatrix, _ w: ConvWeights, _ kmFn: @autoclosure () throws -> KernelMap) throws -> FeatureMatrix {
+            let c0 = cpuMs()
+            let km = try kmFn()
+            let c1 = cpuMs()
+            account("kernel maps", c1 - c0)
             let out = try workspace.matrix(rows: km.outCount, cols: w.cout)
             try SparseConvolution.forward(x, weights: w, map: km, into: out, workspace: workspace, threads: threads)
+            account("conv k\(w.kernelSize) \(w.cin)->\(w.cout) (\(km.outCount) rows)", cpuMs() - c1)
             flops += 2 * Double(km.totalPairs) * Double(w.cin) * Double(w.cout)
             return out
         }
         func block(_ x: FeatureMatrix, _ b: Block, ts: Int32) throws -> FeatureMatrix {
+            let c0 = cpuMs()
             let km = try cm.kernelMap(kernelSize: 3, inStride: ts, stride: 1)
+            account("kernel maps", cpuMs() - c0)
             let y = try conv(x, b.conv1, km)
             Elementwise.relu(y, threads: threads)
             let z = try conv(y, b.conv2, km)
@@ -201,6 +224,6 @@ public final class MinkUNet: @unchecked Sendable {
         workspace.recycle(trunk)
         workspace.recycle(x)
         try tick("heads")
-        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCounts)
+        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCounts, profile: profile)
     }
 }
