@@ -223,36 +223,63 @@ enum CKFix {
         }
     }
 
-    /// ≥ 10,000 random mutations of a valid checkpoint: every load ends in a value or an error, never a crash.
+    /// ≥ 10,000 random mutations of valid checkpoints (torch zip with optimizer state, dtypes and
+    /// views, legacy, safetensors) plus mutations of a bare data.pkl run through the pickle machine:
+    /// every load ends in a value or an OV3DError, never a crash.
     @Test func fuzzMutations() throws {
-        let b = try CKFix.bytes("cua_awl.pth.tar")
         var rng = SplitMix(seed: 0x0D3D)
-        var errors = 0, loaded = 0
-        let n = 12_000
-        for i in 0..<n {
+        func mutate(_ b: [UInt8], _ i: Int) -> [UInt8] {
             var m = b
             let flips = 1 + Int(rng.next() % 4)
-            for _ in 0..<flips {
+            for _ in 0..<flips where !m.isEmpty {
                 let at = Int(rng.next() % UInt64(m.count))
-                switch rng.next() % 4 {
+                switch rng.next() % 5 {
                 case 0: m[at] ^= UInt8(1 << (rng.next() % 8))
                 case 1: m[at] = UInt8(truncatingIfNeeded: rng.next())
                 case 2: m[at] = [0x00, 0xFF, 0x7F, 0x80][Int(rng.next() % 4)]
-                default: if i % 7 == 0 { m.removeLast(Int(rng.next() % UInt64(min(64, m.count)))) } else { m[at] = 0 }
+                case 3: m.insert(UInt8(truncatingIfNeeded: rng.next()), at: at)
+                default: m.removeLast(Int(rng.next() % UInt64(min(64, m.count))))
                 }
             }
-            // Half the runs skip the CRC so mutations reach the pickle machine and the storages.
-            var opts = TorchCheckpoint.Options()
-            opts.verifyCRC = i % 2 == 0
+            return m
+        }
+        var errors = 0, loaded = 0, total = 0
+        let files = ["cua_awl.pth.tar", "dtypes_views.pth", "legacy.pth", "cua_awl.expected.safetensors"]
+        for (f, name) in files.enumerated() {
+            let b = try CKFix.bytes(name)
+            let n = f == 3 ? 1_000 : 3_000
+            for i in 0..<n {
+                let m = mutate(b, i)
+                // Half the runs skip the CRC so mutations reach the pickle machine and the storages.
+                var opts = TorchCheckpoint.Options()
+                opts.verifyCRC = i % 2 == 0
+                opts.threads = 1
+                do {
+                    let sd = try CheckpointReader.decode(ByteStorage(m), options: opts)
+                    for k in sd.keys { _ = sd[k]!.floats() }
+                    loaded += 1
+                } catch is OV3DError { errors += 1 }
+                total += 1
+            }
+        }
+        // Bare pickle: storages resolve to a small float buffer so tensor rebuilds are exercised.
+        let zip = try ZipArchive(storage: ByteStorage(try CKFix.bytes("dtypes_views.pth")))
+        let pkl = Array(try zip.contents(named: "dtypes_views/data.pkl").bytes)
+        let st = PickleStorage(dtype: .float32, count: 64, bytes: ByteStorage([UInt8](repeating: 1, count: 256)))
+        for i in 0..<2_000 {
+            let m = mutate(pkl, i)
+            var vm = PickleMachine(copyBudget: 1 << 16) { _ in .storage(st) }
             do {
-                let sd = try CheckpointReader.decode(ByteStorage(m), options: opts)
-                for k in sd.keys { _ = sd[k]!.floats() }
+                let v = try m.withUnsafeBytes { try vm.load($0) }.0
+                _ = try? TorchCheckpoint.stateDict(from: v, format: "fuzz")
                 loaded += 1
             } catch is OV3DError { errors += 1 }
+            total += 1
         }
-        #expect(errors + loaded == n)
-        #expect(errors > n / 4)
-        print("fuzz: \(n) mutations, \(errors) errors, \(loaded) loaded")
+        #expect(total >= 10_000)
+        #expect(errors + loaded == total)
+        #expect(errors > total / 4)
+        print("fuzz: \(total) mutations, \(errors) errors, \(loaded) loaded")
     }
 }
 
