@@ -87,6 +87,13 @@ enum CKFix {
         #expect(try sd["i64"]!.int64s() == [-(1 << 40), -1, 0, 7, 1 << 62])
     }
 
+    @Test func deflatedZip() throws {
+        let sd = try CheckpointReader.load(path: CKFix.path("dtypes_views_deflated.pth"))
+        CKFix.expectEqual(sd, try Safetensors.read(path: CKFix.path("dtypes_views.expected.safetensors")))
+        let zip = try ZipArchive(storage: try FileIO.map(CKFix.path("dtypes_views_deflated.pth")))
+        #expect(zip.entries.contains { $0.method == 8 })
+    }
+
     @Test func legacyFormat() throws {
         let sd = try CheckpointReader.load(path: CKFix.path("legacy.pth"))
         CKFix.expectEqual(sd, try Safetensors.read(path: CKFix.path("legacy.expected.safetensors")))
@@ -187,13 +194,56 @@ enum CKFix {
         let s = PickleStorage(dtype: .float32, count: 4, bytes: ByteStorage([UInt8](repeating: 0, count: 16)))
         var budget = 1 << 20
         #expect(throws: OV3DError.self) {
-            _ = try TorchTensorRebuild.tensor(storage: .storage(s), offset: .int(0), size: .tuple([.int(1 << 30), .int(1 << 30)]),
-                                              stride: .tuple([.int(0), .int(0)]), maxRank: 32, copyBudget: &budget)
+            _ = try TorchTensorRebuild.tensor(storage: .storage(s), offset: .int(0), size: .makeTuple([.int(1 << 30), .int(1 << 30)]),
+                                              stride: .makeTuple([.int(0), .int(0)]), maxRank: 32, copyBudget: &budget)
         }
         #expect(throws: OV3DError.self) {
-            _ = try TorchTensorRebuild.tensor(storage: .storage(s), offset: .int(1), size: .tuple([.int(4)]),
-                                              stride: .tuple([.int(1)]), maxRank: 32, copyBudget: &budget)
+            _ = try TorchTensorRebuild.tensor(storage: .storage(s), offset: .int(1), size: .makeTuple([.int(4)]),
+                                              stride: .makeTuple([.int(1)]), maxRank: 32, copyBudget: &budget)
         }
+    }
+
+    @Test func deflateBombIsRefused() throws {
+        let b = try CKFix.bytes("dtypes_views_deflated.pth")
+        let zip = try ZipArchive(storage: ByteStorage(b))
+        // Declare a 3 GiB uncompressed size for every deflated entry of the central directory.
+        var m = b
+        var p = b.count - 22
+        let cdOff = Int(UInt32(b[p + 16]) | UInt32(b[p + 17]) << 8 | UInt32(b[p + 18]) << 16 | UInt32(b[p + 19]) << 24)
+        p = cdOff
+        while p + 46 <= b.count, b[p] == 0x50, b[p + 1] == 0x4B, b[p + 2] == 1, b[p + 3] == 2 {
+            if b[p + 10] == 8 { m[p + 24] = 0; m[p + 25] = 0; m[p + 26] = 0; m[p + 27] = 0xC0 }
+            let nl = Int(b[p + 28]) | Int(b[p + 29]) << 8, el = Int(b[p + 30]) | Int(b[p + 31]) << 8, cl = Int(b[p + 32]) | Int(b[p + 33]) << 8
+            p += 46 + nl + el + cl
+        }
+        #expect(zip.entries.count > 3)
+        do {
+            _ = try CheckpointReader.decode(ByteStorage(m))
+            Issue.record("accepted")
+        } catch let e as OV3DError { #expect(e.message.contains("declares"), "\(e.message)") }
+    }
+
+    @Test func sharedReferencesCannotBlowUp() throws {
+        // Tuples of tuples built from memo references: 10 levels of 1000 references each (~10^30 leaves).
+        var p: [UInt8] = [0x80, 0x02, 0x29, 0x71, 0x00, 0x30]
+        for level in 0..<10 {
+            p.append(0x28)
+            for _ in 0..<1000 { p += [0x68, UInt8(level)] }
+            p += [0x74, 0x71, UInt8(level + 1), 0x30]
+        }
+        p += [0x68, 10, 0x2E]
+        var vm = PickleMachine()
+        let v = try p.withUnsafeBytes { try vm.load($0) }.0
+        #expect(v.depth == 11)
+        // Dicts referencing one shared dict 100 times per level: the state-dict walk is bounded.
+        var d = PickleDict()
+        d.set(.string("x"), .int(1))
+        for _ in 0..<8 {
+            let up = PickleDict()
+            for j in 0..<100 { up.set(.string("k\(j)"), .dict(d)) }
+            d = up
+        }
+        #expect(throws: OV3DError.self) { try TorchCheckpoint.stateDict(from: .dict(d), format: "test") }
     }
 
     @Test func deepNestingIsAnError() throws {

@@ -113,10 +113,10 @@ public struct PickleMachine {
             guard d <= limits.maxDepth else { throw OV3DError.format("pickle: nesting deeper than \(limits.maxDepth) levels") }
         }
         func tuple(_ items: [PickleValue]) throws -> PickleValue {
-            let d = 1 + (items.map(\.depth).max() ?? 0)
-            try checkDepth(d)
+            let t = PickleValue.makeTuple(items)
+            try checkDepth(t.depth)
             for v in items { freeze(v) }
-            return .tuple(items)
+            return t
         }
         func freeze(_ v: PickleValue) {
             switch v {
@@ -151,7 +151,7 @@ public struct PickleMachine {
                 let k = kv[i], v = kv[i + 1]
                 switch k {
                 case .string, .int, .bool, .none, .float, .bytes, .global: break
-                case .tuple(let a) where a.allSatisfy({ $0.depth == 0 }): break
+                case .tuple(_, let d) where d == 1: break
                 default: throw OV3DError.format("pickle: unhashable dict key of type \(k.kindName)")
                 }
                 let d = v.depth + 1
@@ -237,7 +237,7 @@ public struct PickleMachine {
             case 0x42: try push(.bytes(Array(try raw(try u32())))) // BINBYTES
             case 0x43: try push(.bytes(Array(try raw(try u8())))) // SHORT_BINBYTES
             case 0x8E: try push(.bytes(Array(try raw(try u64len())))) // BINBYTES8
-            case 0x29: try push(.tuple([])) // EMPTY_TUPLE
+            case 0x29: try push(.tuple([], depth: 1)) // EMPTY_TUPLE
             case 0x74: try push(try tuple(try popMark())) // TUPLE
             case 0x85: let a = try pop(); try push(try tuple([a]))
             case 0x86: let b = try pop(); let a = try pop(); try push(try tuple([a, b]))
@@ -304,7 +304,7 @@ public struct PickleMachine {
     /// Applies an allowed callable to its argument tuple.
     private mutating func reduce(_ fn: PickleValue, _ args: PickleValue) throws -> PickleValue {
         guard case .global(let name) = fn else { throw OV3DError.format("pickle: REDUCE on a \(fn.kindName), not a function") }
-        guard case .tuple(let a) = args else { throw OV3DError.format("pickle: REDUCE of \(name) with non-tuple arguments") }
+        guard case .tuple(let a, _) = args else { throw OV3DError.format("pickle: REDUCE of \(name) with non-tuple arguments") }
         switch name {
         case "collections.OrderedDict":
             let d = PickleDict()
