@@ -261,3 +261,20 @@ enum FusionFixture {
         #expect(throws: OV3DError.self) { try DepthImage.decodePNG([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]) }
     }
 }
+
+@Suite struct FusionFrameValidationTests {
+    @Test func rejectsNonFiniteFeatures() throws {
+        let intr = try PinholeIntrinsics(fx: 2, fy: 2, cx: 1.5, cy: 1)
+        let pose = try CameraPose(cameraToWorld: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])
+        for bad in [Float.nan, .infinity, -.infinity] {
+            var v = [Float](repeating: 0.5, count: 600_000)
+            v[599_999] = bad
+            let t = try Tensor(v, shape: [100, 100, 60])
+            #expect(throws: OV3DError.self) { try FusionFrame(depthWidth: 4, depthHeight: 3, depth: [UInt16](repeating: 0, count: 12), intrinsics: intr, pose: pose, features: t) }
+            let h = try v.map { floatToHalf($0) }.withUnsafeBytes { try Tensor(dtype: .float16, shape: [100, 100, 60], bytes: $0) }
+            #expect(throws: OV3DError.self) { try FusionFrame(depthWidth: 4, depthHeight: 3, depth: [UInt16](repeating: 0, count: 12), intrinsics: intr, pose: pose, features: h) }
+        }
+        let ok = try Tensor([Float](repeating: 65504, count: 12), shape: [2, 2, 3])
+        #expect(try FusionFrame(depthWidth: 4, depthHeight: 3, depth: [UInt16](repeating: 0, count: 12), intrinsics: intr, pose: pose, features: ok).featureChannels == 3)
+    }
+}

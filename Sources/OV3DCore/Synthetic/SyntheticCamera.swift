@@ -21,15 +21,23 @@ public struct SyntheticFrame: Sendable {
 }
 
 extension SyntheticRoom {
-    /// Renders `count` frames from cameras on an ellipse inside the room at eye height, each
-    /// looking at the room's centre (slightly downwards).
+    /// Renders `count` frames from cameras on an ellipse inside the room at eye height; frames
+    /// cycle between looking across the room, at the wall behind and down at the floor ahead,
+    /// as a robot scanning a room would.
     public func renderOrbit(count: Int, width: Int = 320, height: Int = 240, fovX: Float = 70 * .pi / 180,
                             eyeHeight: Float = 1.5, threads: Int = 0) -> [SyntheticFrame] {
         (0..<max(count, 0)).map { i in
             let a = 2 * Float.pi * Float(i) / Float(max(count, 1))
             let centre = SIMD3<Float>(size.x / 2, size.y / 2, 0.6)
             let eye = SIMD3<Float>(size.x / 2 + 0.38 * size.x * cosf(a), size.y / 2 + 0.38 * size.y * sinf(a), eyeHeight)
-            return render(eye: eye, target: centre, width: width, height: height, fovX: fovX, threads: threads)
+            let flat = (eye - centre) * SIMD3<Float>(1, 1, 0)
+            let target: SIMD3<Float>
+            switch i % 3 {
+            case 0: target = centre                                            // across the room
+            case 1: target = eye + flat + SIMD3<Float>(0, 0, -0.5)             // the wall behind
+            default: target = SIMD3<Float>(eye.x, eye.y, 0) - flat * 0.6       // the floor ahead
+            }
+            return render(eye: eye, target: target, width: width, height: height, fovX: fovX, threads: threads)
         }
     }
 
@@ -106,17 +114,25 @@ public struct SimulatedTeacher: Sendable {
             let acc = c < accuracy.count ? accuracy[c] : 1
             decided[c] = rng.uniform(0...1) < acc ? Int32(c) : Int32((c + 1 + Int(rng.next() % UInt64(max(classes - 1, 1)))) % classes)
         }
+        // Pixel noise comes from a bank of Gaussian vectors picked per pixel (fast, deterministic).
+        let bankSize = 509
+        let bank = (0..<(bankSize * dim)).map { _ in noise * rng.normal() / Float(dim).squareRoot() }
         var out = [Float](repeating: 0, count: outWidth * outHeight * dim)
-        for i in 0..<outHeight {
-            let v = min(frame.height - 1, i * frame.height / outHeight)
-            for j in 0..<outWidth {
-                let u = min(frame.width - 1, j * frame.width / outWidth)
-                let l = frame.labels[v * frame.width + u]
-                guard l >= 0, Int(l) < classes else { continue }
-                let c = Int(decided[Int(l)])
-                let base = (i * outWidth + j) * dim
-                for k in 0..<dim {
-                    out[base + k] = vocabulary.embeddings[c * dim + k] + noise * rng.normal() / Float(dim).squareRoot()
+        out.withUnsafeMutableBufferPointer { o in
+            vocabulary.embeddings.withUnsafeBufferPointer { e in
+                bank.withUnsafeBufferPointer { nb in
+                    for i in 0..<outHeight {
+                        let v = min(frame.height - 1, i * frame.height / outHeight)
+                        for j in 0..<outWidth {
+                            let u = min(frame.width - 1, j * frame.width / outWidth)
+                            let l = frame.labels[v * frame.width + u]
+                            guard l >= 0, Int(l) < classes else { continue }
+                            let c = Int(decided[Int(l)])
+                            let base = (i * outWidth + j) * dim
+                            let nbase = ((i &* 7919 &+ j &* 104_729 &+ frameIndex &* 31) % bankSize) * dim
+                            for k in 0..<dim { o[base + k] = e[c * dim + k] + nb[nbase + k] }
+                        }
+                    }
                 }
             }
         }
