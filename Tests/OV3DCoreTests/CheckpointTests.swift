@@ -277,7 +277,7 @@ enum CKFix {
     /// views, legacy, safetensors) plus mutations of a bare data.pkl run through the pickle machine:
     /// every load ends in a value or an OV3DError, never a crash.
     @Test func fuzzMutations() throws {
-        var rng = SplitMix(seed: 0x0D3D)
+        var rng = CKRandom(seed: 0x0D3D)
         func mutate(_ b: [UInt8], _ i: Int) -> [UInt8] {
             var m = b
             let flips = 1 + Int(rng.next() % 4)
@@ -333,7 +333,7 @@ enum CKFix {
     }
 }
 
-struct SplitMix {
+struct CKRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
