@@ -193,6 +193,9 @@ mixed["column"] = base[:, 2]                         # offset 2, stride 5
 mixed["expanded"] = torch.tensor([1.0, 2.0, 3.0]).expand(4, 3)   # stride 0
 mixed["f16_t"] = torch.randn(3, 5).half().t()        # non-contiguous float16
 mixed["param"] = torch.nn.Parameter(torch.randn(2, 3))           # _rebuild_parameter
+with_attr = torch.randn(2, 2)
+with_attr.note = "python attribute"                                 # _rebuild_from_type_v2
+mixed["with_attr"] = with_attr
 torch.save(mixed, os.path.join(OUT, "dtypes_views.pth"))
 save_file({k: v.detach().contiguous().clone() for k, v in mixed.items()},
           os.path.join(OUT, "dtypes_views.expected.safetensors"))

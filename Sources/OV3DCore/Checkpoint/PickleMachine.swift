@@ -36,6 +36,9 @@ public struct PickleMachine {
             "collections.OrderedDict",
             "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
             "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+            // Tensors carrying Python attributes: _rebuild_from_type_v2(rebuild_fn, type, args, state).
+            // The types are tags only (calling them is refused).
+            "torch._tensor._rebuild_from_type_v2", "torch.Tensor", "torch.nn.parameter.Parameter",
             "_codecs.encode",
             "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
         ]
@@ -324,6 +327,13 @@ public struct PickleMachine {
             if skipTensors { return .none }
             guard let t = a.first, case .tensor = t else { throw OV3DError.format("pickle: \(name) without a tensor") }
             return t
+        case "torch._tensor._rebuild_from_type_v2":
+            guard a.count >= 3, case .global(let f) = a[0], f.hasPrefix("torch._utils._rebuild_"),
+                  case .global(let ty) = a[1], ty == "torch.Tensor" || ty == "torch.nn.parameter.Parameter",
+                  case .tuple = a[2] else {
+                throw OV3DError.format("pickle: _rebuild_from_type_v2 accepts only torch tensor rebuilds of torch.Tensor/Parameter")
+            }
+            return try reduce(a[0], a[2])  // the state (Python attributes) is ignored
         case "_codecs.encode":
             guard a.count >= 1, let s = a[0].stringValue else { throw OV3DError.format("pickle: _codecs.encode needs a string") }
             let enc = a.count > 1 ? (a[1].stringValue ?? "") : "utf-8"
