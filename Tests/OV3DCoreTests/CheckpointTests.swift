@@ -203,6 +203,48 @@ enum CKFix {
         }
     }
 
+    /// A hand-built zip64 archive (sizes and offsets in the zip64 extra field, counts in the zip64
+    /// end record), as torch writes for checkpoints over 4 GiB.
+    @Test func zip64Archive() throws {
+        func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * UInt32($0)) & 0xFF) } }
+        func le64(_ v: Int) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        let name = Array("archive/data/0".utf8)
+        let data: [UInt8] = Array(0..<200).map { UInt8($0) }
+        let crc = ZipArchive.crc32(data.withUnsafeBytes { $0 })
+        var z: [UInt8] = []
+        // local header (sizes 0xFFFFFFFF + zip64 extra)
+        z += le32(0x0403_4B50) + le16(45) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc)
+        z += le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF) + le16(name.count) + le16(20) + name
+        z += le16(1) + le16(16) + le64(data.count) + le64(data.count)
+        z += data
+        let cdOff = z.count
+        z += le32(0x0201_4B50) + le16(45) + le16(45) + le16(0) + le16(0) + le16(0) + le16(0) + le32(crc)
+        z += le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF) + le16(name.count) + le16(28) + le16(0) + le16(0) + le16(0) + le32(0)
+        z += le32(0xFFFF_FFFF) + name
+        z += le16(1) + le16(24) + le64(data.count) + le64(data.count) + le64(0)
+        let cdSize = z.count - cdOff
+        let rec = z.count
+        z += le32(0x0606_4B50) + le64(44) + le16(45) + le16(45) + le32(0) + le32(0)
+        z += le64(1) + le64(1) + le64(cdSize) + le64(cdOff)
+        z += le32(0x0706_4B50) + le32(0) + le64(rec) + le32(1)
+        z += le32(0x0605_4B50) + le16(0) + le16(0) + le16(0xFFFF) + le16(0xFFFF) + le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF) + le16(0)
+        let zip = try ZipArchive(storage: ByteStorage(z))
+        #expect(zip.entries.count == 1)
+        #expect(zip.entries[0].uncompressedSize == 200)
+        #expect(Array(try zip.contents(named: "archive/data/0").bytes) == data)
+        // A zip64 locator pointing past the file is an error, not a crash.
+        var bad = z
+        let locAt = z.count - 22 - 20 + 8
+        for i in 0..<8 { bad[locAt + i] = 0x7F }
+        #expect(throws: OV3DError.self) { try ZipArchive(storage: ByteStorage(bad)) }
+        // So is a zip64 entry offset past the directory.
+        bad = z
+        let extraOff = cdOff + 46 + name.count + 4 + 16
+        for i in 0..<8 { bad[extraOff + i] = 0x7F }
+        #expect(throws: OV3DError.self) { try ZipArchive(storage: ByteStorage(bad)) }
+    }
+
     @Test func deflateBombIsRefused() throws {
         let b = try CKFix.bytes("dtypes_views_deflated.pth")
         let zip = try ZipArchive(storage: ByteStorage(b))
