@@ -18,6 +18,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Number of RGB-D frames to render.") var frames = 24
     @Option(help: "Threads (0 = all cores).") var threads = 0
     @Option(help: "Word to build a similarity heat-map for.") var query = "chair"
+    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network; default: a randomly initialised MinkUNet18A (timing only).")
+    var checkpoint: String?
     @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy); default: ../shared/data/clip/text_embeddings if present.")
     var embeddings: String?
 
@@ -86,8 +88,61 @@ struct DemoCommand: ParsableCommand {
         for (t, r) in zip(teachers, fused) { try evaluate(t.name, r.features) }
         let mean = zip(fused[0].features, fused[1].features).map { ($0 + $1) / 2 }
         try evaluate("mean of teachers", mean)
-        for extra in DemoExtras.agglomerations(fused: fused, teachers: teachers, vocabulary: vocab.vocabulary) {
-            try evaluate(extra.name, extra.features)
+        try evaluate("linear (max similarity)",
+                     try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary, method: .maxSimilarity, threads: threads).features)
+
+        // SAS capability-guided fusion: capabilities measured on the first third of the frames
+        // against pseudo labels (here the renderer's ground truth, as SAM + annotation would give).
+        var builder = try CapabilityBuilder(teachers: teachers.count, classes: classes)
+        for (i, f) in rendered.enumerated() where i < max(1, rendered.count / 3) {
+            for (t, teacher) in teachers.enumerated() {
+                let predicted = teacher.labelMap(for: f, frameIndex: i, classes: classes)
+                for c in 0..<classes {
+                    let gt = f.labels.map { $0 == Int32(c) ? UInt8(1) : 0 }
+                    guard gt.contains(1) else { continue }
+                    try builder.add(teacher: t, cls: c, pseudoGroundTruth: gt, teacherMask: predicted.map { $0 == Int32(c) ? UInt8(1) : 0 })
+                }
+            }
+        }
+        let capability = try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary,
+                                                method: .capability(try builder.table(), temperature: 0.05), threads: threads).features
+        try evaluate("SAS capability-guided (τ = 0.05)", capability)
+
+        // Superpoints (Felzenszwalb–Huttenlocher on a kNN graph) and a majority vote per superpoint.
+        var spParams = GraphSegmentation.Params()
+        spParams.neighbourhood = .knn(10)
+        let superpoints = try Superpoints.compute(cloud, method: .graph(spParams))
+        print("[\(elapsed())] superpoints: \(superpoints.count) segments (graph FH, k = 10)")
+        do {
+            let (labels, scores) = try vocab.vocabulary.classify(features: capability, threads: threads)
+            let masked = (0..<cloud.count).map { seenMask[$0] != 0 ? labels[$0] : -1 }
+            let voted = try SuperpointOps.vote(labels: masked, scores: scores, superpoints: superpoints, mode: .majority)
+            let refined = (0..<cloud.count).map { i -> Int32 in
+                let v = voted.labels[Int(superpoints.ids[i])]
+                return v >= 0 ? v : labels[i]
+            }
+            let m = try SegmentationMetrics.evaluate(predictions: refined, groundTruth: groundTruth, classes: classes, ignore: 255)
+            rows.append(("capability-guided + superpoint vote", m, refined, scores))
+        }
+
+        // The 3D network: a MinkUNet on the voxelised cloud (2 cm), features per point.
+        let net: MinkUNet
+        var netSource: String
+        if let checkpoint {
+            net = try MinkUNet.load(path: checkpoint)
+            netSource = checkpoint
+        } else {
+            let spec = try MinkUNetSpec.named("MinkUNet18A")
+            net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
+            netSource = "random weights"
+        }
+        let tNet = Date()
+        let result3D = try net.run(points: cloud.positions, voxelSize: 0.02, threads: threads, workspace: Workspace())
+        let ms = Date().timeIntervalSince(tNet) * 1000
+        print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
+        if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {
+            let f3d = result3D.pointFeatures(head: 0, normalized: true, threads: threads)
+            try evaluate("3D distilled (\(net.spec.variantName))", f3d)
         }
         print("\n  method                              mIoU    mAcc")
         for (name, m, _, _) in rows {
@@ -143,13 +198,5 @@ struct DemoVocabulary {
         let e = (0..<(classNames.count * dim)).map { _ in rng.normal() }
         return DemoVocabulary(vocabulary: try Vocabulary(names: classNames, embeddings: e, dimension: dim),
                               source: "generated 512-d embeddings (no CLIP embeddings found)")
-    }
-}
-
-/// Agglomeration methods beyond the mean, added as the library grows.
-enum DemoExtras {
-    struct Method { var name: String; var features: [Float] }
-    static func agglomerations(fused: [FusionResult], teachers: [SimulatedTeacher], vocabulary: Vocabulary) -> [Method] {
-        []
     }
 }

@@ -8,7 +8,7 @@ import CSupport
 /// network, whose outputs are identical (bit for bit) on the same voxels.
 @Suite struct CheckpointModelTests {
     func voxels(_ n: Int) -> [Int32] {
-        var rng = CKRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var seen = Set<[Int32]>()
         var out: [Int32] = []
         while seen.count < n {

@@ -319,7 +319,7 @@ enum CKFix {
     /// views, legacy, safetensors) plus mutations of a bare data.pkl run through the pickle machine:
     /// every load ends in a value or an OV3DError, never a crash.
     @Test func fuzzMutations() throws {
-        var rng = CKRandom(seed: 0x0D3D)
+        var rng = SplitMix64(seed: 0x0D3D)
         func mutate(_ b: [UInt8], _ i: Int) -> [UInt8] {
             var m = b
             let flips = 1 + Int(rng.next() % 4)
@@ -372,17 +372,5 @@ enum CKFix {
         #expect(errors + loaded == total)
         #expect(errors > total / 4)
         print("fuzz: \(total) mutations, \(errors) errors, \(loaded) loaded")
-    }
-}
-
-struct CKRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
