@@ -306,6 +306,21 @@ enum CKFix {
             }
         }
         marks = []; tuples = []
+        // OrderedDict([("a", previous)]) chained 100k times: depth is tracked through REDUCE too.
+        var od: [UInt8] = [0x80, 0x02, 0x4E]
+        for _ in 0..<100_000 {
+            od += [0x71, 0x00, 0x30]                                   // BINPUT 0, POP (keep previous in memo)
+            od += Array("ccollections\nOrderedDict\n".utf8)             // GLOBAL
+            od += [0x58, 1, 0, 0, 0, 0x61, 0x68, 0x00, 0x86, 0x85, 0x85, 0x52]  // (("a", prev),) -> args; REDUCE
+        }
+        od.append(0x2E)
+        var odvm = PickleMachine()
+        do {
+            _ = try od.withUnsafeBytes { try odvm.load($0) }
+            Issue.record("deep OrderedDict chain accepted")
+        } catch let e as OV3DError {
+            #expect(e.message.contains("nest"), "\(e.message)")
+        }
         // A list containing itself (via the memo) is fine to load, and the state-dict search terminates.
         let selfRef: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x58, 0x01, 0x00, 0x00, 0x00, 0x61, 0x68, 0x00, 0x73, 0x2E]
         var vm = PickleMachine()

@@ -314,6 +314,13 @@ public struct PickleMachine {
             if let items = a.first?.sequence {
                 for it in items {
                     guard let kv = it.sequence, kv.count == 2 else { throw OV3DError.format("pickle: OrderedDict item is not a pair") }
+                    let depth = max(kv[0].depth, kv[1].depth) + 1
+                    guard depth <= limits.maxDepth else { throw OV3DError.format("pickle: nesting deeper than \(limits.maxDepth) levels") }
+                    d.depth = max(d.depth, depth)
+                    for v in kv {
+                        if case .list(let l) = v { l.frozen = true }
+                        if case .dict(let c) = v { c.frozen = true }
+                    }
                     d.set(kv[0], kv[1])
                 }
             }

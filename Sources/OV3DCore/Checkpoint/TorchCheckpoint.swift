@@ -171,8 +171,24 @@ public enum TorchCheckpoint {
         return sd
     }
 
+    /// True if `d` or one of its direct sub-dicts holds a tensor (at most 100,000 entries looked at).
     private static func hasTensor(_ d: PickleDict) -> Bool {
-        d.items.contains { if case .tensor = $0.value { return true }; if case .dict(let c) = $0.value { return c.items.contains { if case .tensor = $0.value { return true }; return false } }; return false }
+        var budget = 100_000
+        for (_, v) in d.items {
+            budget -= 1
+            if budget < 0 { return false }
+            switch v {
+            case .tensor: return true
+            case .dict(let c):
+                for (_, w) in c.items {
+                    budget -= 1
+                    if budget < 0 { return false }
+                    if case .tensor = w { return true }
+                }
+            default: break
+            }
+        }
+        return false
     }
 
     /// Collects tensors of nested dicts ("a.b.c" keys), at most 8 levels and `budget` visited
