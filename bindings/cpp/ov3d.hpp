@@ -82,6 +82,74 @@ inline ov3d_points points_view(const float *xyz, std::size_t count, std::size_t 
 
 // ---- Models and sessions (issues 3, 4) ----
 
+// Checkpoints (issue 4): PyTorch .pth / .pth.tar and safetensors, read without PyTorch.
+
+/// Converts a checkpoint to safetensors with ov3d metadata (see ov3d_convert).
+inline void convert(const std::string &in_path, const std::string &out_path, double voxel_size = 0,
+                    const std::vector<std::string> &labels = {}, bool strip_prefixes = false) {
+    ov3d_convert_params p = ov3d_convert_default_params();
+    p.voxel_size = voxel_size;
+    p.strip_prefixes = strip_prefixes ? 1 : 0;
+    std::vector<const char *> ptrs;
+    for (const auto &l : labels) ptrs.push_back(l.c_str());
+    p.labels = ptrs.empty() ? nullptr : ptrs.data();
+    p.n_labels = ptrs.size();
+    check(ov3d_convert(in_path.c_str(), out_path.c_str(), &p));
+}
+
+/// An opened checkpoint (immutable; shareable between threads).
+class Checkpoint : public Handle<ov3d_checkpoint, ov3d_checkpoint_free> {
+public:
+    explicit Checkpoint(const std::string &path) {
+        ov3d_checkpoint *h = nullptr;
+        check(ov3d_checkpoint_open(path.c_str(), &h));
+        h_ = h;
+    }
+    std::size_t size() const {
+        std::size_t n = 0;
+        check(ov3d_checkpoint_count(h_, &n));
+        return n;
+    }
+    std::string name(std::size_t i) const {
+        const char *n = nullptr;
+        check(ov3d_checkpoint_tensor(h_, i, &n, nullptr, nullptr, nullptr, 0));
+        return n;
+    }
+    std::string dtype(std::size_t i) const {
+        const char *d = nullptr;
+        check(ov3d_checkpoint_tensor(h_, i, nullptr, &d, nullptr, nullptr, 0));
+        return d;
+    }
+    std::vector<int64_t> shape(std::size_t i) const {
+        std::size_t rank = 0;
+        check(ov3d_checkpoint_tensor(h_, i, nullptr, nullptr, &rank, nullptr, 0));
+        std::vector<int64_t> s(rank);
+        check(ov3d_checkpoint_tensor(h_, i, nullptr, nullptr, &rank, s.data(), s.size()));
+        return s;
+    }
+    std::size_t index(const std::string &name) const {
+        std::size_t i = 0;
+        check(ov3d_checkpoint_find(h_, name.c_str(), &i));
+        return i;
+    }
+    /// The tensor's values converted to float32, row-major.
+    std::vector<float> read_f32(const std::string &name) const {
+        std::size_t i = index(name);
+        std::size_t n = 1;
+        for (int64_t d : shape(i)) n *= static_cast<std::size_t>(d);
+        std::vector<float> v(n);
+        check(ov3d_checkpoint_read_f32(h_, i, v.data(), v.size()));
+        return v;
+    }
+    /// Metadata value, or "" when absent (`found` tells which).
+    std::string metadata(const std::string &key, bool *found = nullptr) const {
+        const char *v = nullptr;
+        check(ov3d_checkpoint_metadata(h_, key.c_str(), &v));
+        if (found) *found = v != nullptr;
+        return v ? v : "";
+    }
+};
+
 // ---- Text (issue 5) ----
 
 // ---- Fusion and evaluation (issue 7) ----
