@@ -571,9 +571,11 @@ typedef struct ov3d_text_encode_params {
                                       OpenScene's fp16 CLIP output (default 0) */
     const char *prompt_template; /**< e.g. "a {} in a scene" ({} = the text); NULL = bare text
                                       (default). Borrowed for the call. */
+    int32_t use_cache;           /**< non-zero: answer from / fill the encoder's embedding cache
+                                      (default 1); 0 always runs the model (benchmarks) */
 } ov3d_text_encode_params;
 
-/** Defaults: n_threads 0, normalize 1, round_fp16 0, prompt_template NULL. Thread-safe. */
+/** Defaults: n_threads 0, normalize 1, round_fp16 0, prompt_template NULL, use_cache 1. Thread-safe. */
 ov3d_text_encode_params ov3d_text_encode_default_params(void);
 
 /** Encodes `n_texts` (1...65536) UTF-8 strings into `out` (row-major n_texts x dim floats;

@@ -152,6 +152,78 @@ public:
 
 // ---- Text (issue 5) ----
 
+/// A vocabulary (names + unit-length embeddings); immutable, shareable between threads.
+class Vocabulary : public Handle<ov3d_vocabulary, ov3d_vocabulary_free> {
+public:
+    using Handle::Handle;
+    /// From the host's own embeddings (n x dim, row-major); names may be empty ("0", "1", ...).
+    static Vocabulary from_embeddings(const std::vector<float> &emb, std::size_t dim,
+                                      const std::vector<std::string> &names = {}) {
+        if (dim == 0) throw Error(OV3D_ERR_INVALID_ARGUMENT, "dim is 0");
+        std::vector<const char *> p;
+        for (auto &n : names) p.push_back(n.c_str());
+        ov3d_vocabulary *v = nullptr;
+        check(ov3d_vocabulary_from_embeddings(names.empty() ? nullptr : p.data(), emb.data(), emb.size() / dim, dim, &v));
+        return Vocabulary(v);
+    }
+    std::size_t size() const { std::size_t n = 0; check(ov3d_vocabulary_count(h_, &n)); return n; }
+    std::size_t dim() const { std::size_t d = 0; check(ov3d_vocabulary_dim(h_, &d)); return d; }
+    std::string name(std::size_t i) const { const char *s = nullptr; check(ov3d_vocabulary_name(h_, i, &s)); return s; }
+    /// Per point (rows of dim() floats): best word index and its cosine score.
+    void classify(const float *features, std::size_t n_points, std::vector<int32_t> &labels,
+                  std::vector<float> &scores, int32_t n_threads = 0) const {
+        labels.resize(n_points);
+        scores.resize(n_points);
+        check(ov3d_vocabulary_classify(h_, features, n_points, dim(), n_threads, labels.data(), scores.data()));
+    }
+    /// Cosine similarity of every point with word `query`.
+    std::vector<float> heatmap(std::size_t query, const float *features, std::size_t n_points) const {
+        std::vector<float> out(n_points);
+        check(ov3d_vocabulary_heatmap(h_, query, features, n_points, dim(), out.data(), out.size()));
+        return out;
+    }
+};
+
+/// A CLIP text encoder; immutable, shareable between threads.
+class TextEncoder : public Handle<ov3d_text_encoder, ov3d_text_encoder_free> {
+public:
+    using Handle::Handle;
+    TextEncoder(const std::string &weights, const std::string &vocab, const ov3d_text_encoder_params *params = nullptr) {
+        check(ov3d_text_encoder_load(weights.c_str(), vocab.c_str(), params, &h_));
+    }
+    std::size_t dim() const { std::size_t d = 0; check(ov3d_text_encoder_dim(h_, &d)); return d; }
+    /// texts.size() x dim() floats, row-major. `prompt_template` e.g. "a {} in a scene" (empty = none).
+    std::vector<float> encode(const std::vector<std::string> &texts, const std::string &prompt_template = "",
+                              bool normalize = true) const {
+        std::vector<const char *> p;
+        for (auto &t : texts) p.push_back(t.c_str());
+        ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+        tp.normalize = normalize ? 1 : 0;
+        tp.prompt_template = prompt_template.empty() ? nullptr : prompt_template.c_str();
+        std::vector<float> out(texts.size() * dim());
+        check(ov3d_text_encode(h_, p.data(), p.size(), &tp, out.data(), out.size()));
+        return out;
+    }
+    Vocabulary vocabulary(const std::vector<std::string> &names, const std::string &prompt_template = "") const {
+        std::vector<const char *> p;
+        for (auto &t : names) p.push_back(t.c_str());
+        ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+        tp.prompt_template = prompt_template.empty() ? nullptr : prompt_template.c_str();
+        ov3d_vocabulary *v = nullptr;
+        check(ov3d_vocabulary_from_texts(h_, p.data(), p.size(), &tp, &v));
+        return Vocabulary(v);
+    }
+    /// A built-in label set ("scannet20", ...) with OpenScene's prompt rules.
+    Vocabulary label_set(const std::string &name, const std::string &prompt_template = "a {} in a scene") const {
+        ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+        tp.prompt_template = prompt_template.empty() ? nullptr : prompt_template.c_str();
+        ov3d_vocabulary *v = nullptr;
+        check(ov3d_vocabulary_from_label_set(h_, name.c_str(), &tp, &v));
+        return Vocabulary(v);
+    }
+};
+
+
 // ---- Fusion and evaluation (issue 7) ----
 
 }  // namespace ov3d
