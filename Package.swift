@@ -40,8 +40,8 @@ let package = Package(
             ]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "CImageIO", linkerSettings: [.linkedLibrary("png")]),
-        .target(name: "CSupport"),
+        .target(name: "CImageIO", cSettings: [.unsafeFlags(["-fvisibility=hidden"])], linkerSettings: [.linkedLibrary("png")]),
+        .target(name: "CSupport", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
         .target(
             name: "OV3DCore",
             dependencies: ["CPCLBridge", "COpenBLAS", "CZlib", "CImageIO", "CSupport"]),

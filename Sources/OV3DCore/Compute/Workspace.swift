@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A 64-byte aligned float buffer owned by a `Workspace`.
+public final class WorkBuffer: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let capacity: Int
+    weak var owner: Workspace?
+
+    init(capacity: Int) throws {
+        var raw: UnsafeMutableRawPointer? = nil
+        let bytes = max(capacity, 1).multipliedReportingOverflow(by: 4)
+        guard !bytes.overflow, posix_memalign(&raw, 64, bytes.partialValue) == 0, let raw else {
+            throw OV3DError.outOfMemory("cannot allocate a work buffer of \(capacity) floats")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
+        self.capacity = capacity
+    }
+
+    deinit {
+        owner?.heldBytes -= 4 * capacity
+        free(pointer)
+    }
+}
+
+/// A row-major `rows × cols` float matrix living in a workspace buffer.
+public struct FeatureMatrix {
+    public let rows: Int
+    public let cols: Int
+    public let buffer: WorkBuffer
+    public var data: UnsafeMutablePointer<Float> { buffer.pointer }
+    public var count: Int { rows * cols }
+
+    /// A copy of the values.
+    public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+}
+
+/// Reusable work buffers of a session: layers take matrices and give them back, so repeated
+/// forwards (and layers of one forward) reuse memory instead of allocating.
+public final class Workspace {
+    private var free: [WorkBuffer] = []
+    /// Bytes currently held (in use or free), and the maximum reached.
+    public internal(set) var heldBytes = 0
+    public private(set) var peakBytes = 0
+    /// Upper bound on the bytes a workspace may hold (default 16 GiB).
+    public var limitBytes = 16 << 30
+
+    public init() {}
+
+    /// A matrix of `rows × cols` (contents unspecified).
+    public func matrix(rows: Int, cols: Int) throws -> FeatureMatrix {
+        let (n, o) = rows.multipliedReportingOverflow(by: cols)
+        guard !o, rows >= 0, cols >= 0 else { throw OV3DError.outOfMemory("matrix \(rows)×\(cols) is too large") }
+        return FeatureMatrix(rows: rows, cols: cols, buffer: try buffer(capacity: n))
+    }
+
+    /// A buffer of at least `capacity` floats (best fit from the free list, else new).
+    public func buffer(capacity: Int) throws -> WorkBuffer {
+        var best = -1
+        for (i, b) in free.enumerated() where b.capacity >= capacity {
+            if best < 0 || b.capacity < free[best].capacity { best = i }
+        }
+        if best >= 0 { return free.remove(at: best) }
+        guard heldBytes + 4 * capacity <= limitBytes else {
+            throw OV3DError.outOfMemory("work buffers would exceed \(limitBytes >> 20) MiB")
+        }
+        let b = try WorkBuffer(capacity: capacity)
+        b.owner = self
+        heldBytes += 4 * capacity
+        peakBytes = max(peakBytes, heldBytes)
+        return b
+    }
+
+    /// Returns a matrix's buffer for reuse.
+    public func recycle(_ m: FeatureMatrix) { recycle(m.buffer) }
+    public func recycle(_ b: WorkBuffer) {
+        if !free.contains(where: { $0 === b }) { free.append(b) }
+    }
+
+    /// Frees every pooled buffer not in use.
+    public func trim() { free.removeAll() }
+}

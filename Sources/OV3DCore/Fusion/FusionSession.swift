@@ -1,0 +1,237 @@
+/// Multi-view 2D→3D feature fusion as OpenScene does it (`openscene-pipeline.md` §6.1), online.
+///
+/// Create with the points, then `addFrame` as frames arrive; `snapshot()` at any time. Memory is
+/// the running sums only: `N × C` float32 sums and `N` view counts (plus the points), whatever
+/// the number of frames. Batch fusion (`MultiViewFusion.fuse`) is this session fed every frame
+/// in order, so online and batch results are identical.
+///
+/// Per frame and point (all projection arithmetic in float64):
+/// 1. `p_cam = inv(pose) · [x y z 1]ᵀ` (general 4×4 inverse, `CameraPose`); require `z > 0`.
+/// 2. `u = x·fx/z + cx`, `v = y·fy/z + cy`, rounded half-to-even (`np.round`).
+/// 3. Inside test on the depth image: `cut ≤ u < W − cut`, `cut ≤ v < H − cut`.
+/// 4. Visibility: `d = depth[v,u] / depth_scale`; keep iff `|d − z| ≤ vis · d` (d = 0 rejects).
+/// 5. Feature pixel: the feature map (`H' × W'`) spans the depth image's field of view; the
+///    depth pixel `(u, v)` reads the feature pixel that contains its centre:
+///    `u' = ⌊(u + ½)·W'/W⌋ = ((2u+1)·W') div (2W)`, `v' = ((2v+1)·H') div (2H)` (exact integer
+///    arithmetic; the identity when the resolutions are equal; nearest-neighbour resampling
+///    with `align_corners=False` otherwise).
+/// 6. `sum += f` (float32, frames in arrival order), `count += 1`.
+/// Result: `fused = sum / count` (float32) where `count > 0`, zeros elsewhere; `mask = count > 0`.
+public final class FusionSession: @unchecked Sendable {
+    public let params: FusionParams
+    public let pointCount: Int
+    /// Feature channels, fixed by the first frame (or `init(featureDim:)`); 0 until known.
+    public private(set) var featureDim: Int
+    public private(set) var frameCount: Int = 0
+    private let positions: [Float]
+    private var sums: [Float]
+    private var counts: [UInt32]
+
+    /// `positions` are `N × 3` float32 (x y z); `featureDim` 0 = take it from the first frame.
+    public init(positions: [Float], featureDim: Int = 0, params: FusionParams = FusionParams()) throws {
+        try params.validate()
+        try require(positions.count % 3 == 0, "fusion: positions are not triples")
+        try require(featureDim >= 0 && featureDim <= 1 << 16, "fusion: feature dim \(featureDim) out of range")
+        for v in positions { try require(v.isFinite, "fusion: a point coordinate is not finite") }
+        let n = positions.count / 3
+        try require(n > 0, "fusion: no points")
+        let (total, overflow) = n.multipliedReportingOverflow(by: max(featureDim, 1))
+        try require(!overflow && total <= 1 << 34, "fusion: \(n) points × \(featureDim) channels is too large")
+        self.params = params
+        self.pointCount = n
+        self.featureDim = featureDim
+        self.positions = positions
+        self.sums = [Float](repeating: 0, count: n * featureDim)
+        self.counts = [UInt32](repeating: 0, count: n)
+    }
+
+    /// Bytes held by the session's buffers (points, sums, counts): constant after the first frame.
+    public var retainedBytes: Int {
+        positions.capacity * 4 + sums.capacity * 4 + counts.capacity * 4
+    }
+
+    /// Validates a frame against the session (channels) and returns its geometry.
+    private func checkFrame(_ f: FusionFrame) throws {
+        if featureDim == 0 {
+            let (total, overflow) = pointCount.multipliedReportingOverflow(by: f.featureChannels)
+            try require(!overflow && total <= 1 << 34, "fusion: \(pointCount) points × \(f.featureChannels) channels is too large")
+        } else {
+            try require(f.featureChannels == featureDim,
+                        "fusion: frame has \(f.featureChannels) feature channels, the session has \(featureDim)")
+        }
+    }
+
+    /// Projects every point into `frame`: per point the depth pixel index (`v·W + u`) and the
+    /// feature pixel index (`v'·W' + u'`), or -1 for both where the point is outside or occluded.
+    public func correspondences(_ frame: FusionFrame) throws -> (depthPixel: [Int32], featurePixel: [Int32]) {
+        try checkFrame(frame)
+        var dp = [Int32](repeating: -1, count: pointCount)
+        var fp = [Int32](repeating: -1, count: pointCount)
+        let proj = Projector(frame: frame, params: params)
+        positions.withUnsafeBufferPointer { pos in
+            frame.depth.withUnsafeBufferPointer { depth in
+                dp.withUnsafeMutableBufferPointer { dpo in
+                    fp.withUnsafeMutableBufferPointer { fpo in
+                        let box = UncheckedSendable((pos, depth, dpo, fpo))
+                        parallelFor(pointCount, threads: params.threads, minChunk: 4096) { r in
+                            let (pos, depth, dpo, fpo) = box.value
+                            for i in r {
+                                if let (d, f) = proj.project(pos[3 * i], pos[3 * i + 1], pos[3 * i + 2], depth) {
+                                    dpo[i] = Int32(d); fpo[i] = Int32(f)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dp, fp)
+    }
+
+    /// Fuses one frame into the running sums. Returns how many points this frame saw.
+    @discardableResult
+    public func addFrame(_ frame: FusionFrame) throws -> Int {
+        try checkFrame(frame)
+        if featureDim == 0 {
+            featureDim = frame.featureChannels
+            sums = [Float](repeating: 0, count: pointCount * featureDim)
+        }
+        let c = featureDim
+        let proj = Projector(frame: frame, params: params)
+        let isHalf = frame.features.dtype == .float16
+        let feat = frame.features.bytes
+        let threads = Threads.resolve(params.threads)
+        var seenPerChunk = [Int](repeating: 0, count: threads)
+        positions.withUnsafeBufferPointer { pos in
+            frame.depth.withUnsafeBufferPointer { depth in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    counts.withUnsafeMutableBufferPointer { counts in
+                        seenPerChunk.withUnsafeMutableBufferPointer { seen in
+                            let box = UncheckedSendable((pos, depth, sums, counts, seen))
+                            let n = pointCount
+                            // One chunk per thread so each chunk owns one `seen` slot.
+                            parallelFor(threads, threads: threads) { chunks in
+                                let (pos, depth, sums, counts, seen) = box.value
+                                for chunk in chunks {
+                                    var local = 0
+                                    for i in (n * chunk / threads)..<(n * (chunk + 1) / threads) {
+                                        guard let (_, f) = proj.project(pos[3 * i], pos[3 * i + 1], pos[3 * i + 2], depth) else { continue }
+                                        local += 1
+                                        counts[i] &+= 1
+                                        let dst = i * c
+                                        let src = f * c
+                                        if isHalf {
+                                            for k in 0..<c {
+                                                sums[dst + k] += halfToFloat(feat.loadUnaligned(fromByteOffset: 2 * (src + k), as: UInt16.self))
+                                            }
+                                        } else {
+                                            for k in 0..<c {
+                                                sums[dst + k] += feat.loadUnaligned(fromByteOffset: 4 * (src + k), as: Float.self)
+                                            }
+                                        }
+                                    }
+                                    seen[chunk] = local
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        frameCount += 1
+        return seenPerChunk.reduce(0, +)
+    }
+
+    /// The fused state now: per point the mean feature over the views that saw it (zeros where
+    /// none did), the visibility mask and the view counts.
+    public func snapshot() -> FusionResult {
+        var fused = [Float](repeating: 0, count: sums.count)
+        let c = featureDim
+        for i in 0..<pointCount where counts[i] > 0 {
+            let k = Float(counts[i])
+            for j in 0..<c { fused[i * c + j] = sums[i * c + j] / k }
+        }
+        return FusionResult(features: fused, featureDim: c, counts: counts)
+    }
+
+    /// Writes the snapshot into caller buffers (features `N × C`, mask `N`, counts `N`; each may be nil).
+    public func snapshot(features: UnsafeMutableBufferPointer<Float>?, mask: UnsafeMutableBufferPointer<UInt8>?,
+                         counts out: UnsafeMutableBufferPointer<UInt32>?) throws {
+        let c = featureDim
+        if let features { try require(features.count >= pointCount * c, "snapshot: features buffer holds \(features.count) floats, need \(pointCount * c)") }
+        if let mask { try require(mask.count >= pointCount, "snapshot: mask buffer holds \(mask.count), need \(pointCount)") }
+        if let out { try require(out.count >= pointCount, "snapshot: counts buffer holds \(out.count), need \(pointCount)") }
+        for i in 0..<pointCount {
+            let n = counts[i]
+            mask?[i] = n > 0 ? 1 : 0
+            out?[i] = n
+            if let features {
+                if n > 0 {
+                    let k = Float(n)
+                    for j in 0..<c { features[i * c + j] = sums[i * c + j] / k }
+                } else {
+                    for j in 0..<c { features[i * c + j] = 0 }
+                }
+            }
+        }
+    }
+
+    /// Clears the sums and counts (keeps the points and channel count).
+    public func reset() {
+        for i in sums.indices { sums[i] = 0 }
+        for i in counts.indices { counts[i] = 0 }
+        frameCount = 0
+    }
+}
+
+/// The output of fusion: `N × C` mean features (zeros where unseen), and per-point view counts.
+public struct FusionResult: Sendable, Equatable {
+    public var features: [Float]
+    public var featureDim: Int
+    public var counts: [UInt32]
+    public var pointCount: Int { counts.count }
+    /// 1 where at least one view saw the point.
+    public var mask: [UInt8] { counts.map { $0 > 0 ? 1 : 0 } }
+}
+
+/// Per-frame projection constants; `project` is the hot per-point kernel.
+struct Projector: Sendable {
+    let m: (Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double)
+    let fx: Double, fy: Double, cx: Double, cy: Double
+    let w: Int, h: Int, wf: Int, hf: Int
+    let lo: Double, hiU: Double, hiV: Double
+    let scale: Double, vis: Double
+
+    init(frame: FusionFrame, params: FusionParams) {
+        let a = frame.pose.worldToCamera
+        m = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11])
+        fx = frame.intrinsics.fx; fy = frame.intrinsics.fy; cx = frame.intrinsics.cx; cy = frame.intrinsics.cy
+        w = frame.depthWidth; h = frame.depthHeight; wf = frame.featureWidth; hf = frame.featureHeight
+        lo = Double(params.cutBound)
+        hiU = Double(frame.depthWidth - params.cutBound)
+        hiV = Double(frame.depthHeight - params.cutBound)
+        scale = params.depthScale
+        vis = params.visibilityThreshold
+    }
+
+    /// (depth pixel index, feature pixel index) of a visible point, else nil.
+    @inline(__always)
+    func project(_ px: Float, _ py: Float, _ pz: Float, _ depth: UnsafeBufferPointer<UInt16>) -> (Int, Int)? {
+        let x = Double(px), y = Double(py), z = Double(pz)
+        let zc = m.8 * x + m.9 * y + m.10 * z + m.11
+        guard zc > 0 else { return nil }
+        let xc = m.0 * x + m.1 * y + m.2 * z + m.3
+        let yc = m.4 * x + m.5 * y + m.6 * z + m.7
+        let u = (xc * fx / zc + cx).rounded(.toNearestOrEven)
+        let v = (yc * fy / zc + cy).rounded(.toNearestOrEven)
+        // Comparisons on doubles first: NaN and huge values fail here, before any Int conversion.
+        guard u >= lo, u < hiU, v >= lo, v < hiV else { return nil }
+        let ui = Int(u), vi = Int(v)
+        let di = vi * w + ui
+        let d = Double(depth[di]) / scale
+        guard abs(d - zc) <= vis * d else { return nil }
+        let uf = ((2 * ui + 1) * wf) / (2 * w)
+        let vf = ((2 * vi + 1) * hf) / (2 * h)
+        return (di, vf * wf + uf)
+    }
+}

@@ -1,0 +1,194 @@
+/// The architecture of a MinkUNet (OpenScene's `MinkUNetBase` with BasicBlocks): input
+/// channels, stem width, blocks and planes of the eight stages, and 1×1 output heads.
+///
+/// Inferred from a state dict's keys and shapes (`infer(from:)`), so a checkpoint of any family
+/// member — or any channel widths — picks its own architecture. Spec: minkunet.md §2–5.
+public struct MinkUNetSpec: Sendable, Equatable {
+    /// One 1×1 output head (`final`, `final_dinov2`, `final_sd`, ...).
+    public struct Head: Sendable, Equatable {
+        public var name: String
+        public var dim: Int
+        public init(name: String, dim: Int) { self.name = name; self.dim = dim }
+    }
+
+    public var inChannels: Int
+    /// Width of the stem (`conv0p1s1`), OpenScene's INIT_DIM (32).
+    public var initDim: Int
+    /// BasicBlocks per stage, block1 ... block8.
+    public var layers: [Int]
+    /// Output channels per stage, PLANES[0...7].
+    public var planes: [Int]
+    public var heads: [Head]
+
+    public init(inChannels: Int = 3, initDim: Int = 32, layers: [Int], planes: [Int], heads: [Head]) {
+        self.inChannels = inChannels
+        self.initDim = initDim
+        self.layers = layers
+        self.planes = planes
+        self.heads = heads
+    }
+
+    /// The family as defined by OpenScene's `mink_unet.py` (name, LAYERS, PLANES).
+    public static let family: [(name: String, layers: [Int], planes: [Int])] = [
+        ("MinkUNet14A", [1, 1, 1, 1, 1, 1, 1, 1], [32, 64, 128, 256, 128, 128, 96, 96]),
+        ("MinkUNet14B", [1, 1, 1, 1, 1, 1, 1, 1], [32, 64, 128, 256, 128, 128, 128, 128]),
+        ("MinkUNet14C", [1, 1, 1, 1, 1, 1, 1, 1], [32, 64, 128, 256, 192, 192, 128, 128]),
+        ("MinkUNet14D", [1, 1, 1, 1, 1, 1, 1, 1], [32, 64, 128, 256, 384, 384, 384, 384]),
+        ("MinkUNet18A", [2, 2, 2, 2, 2, 2, 2, 2], [32, 64, 128, 256, 128, 128, 96, 96]),
+        ("MinkUNet18B", [2, 2, 2, 2, 2, 2, 2, 2], [32, 64, 128, 256, 128, 128, 128, 128]),
+        ("MinkUNet18D", [2, 2, 2, 2, 2, 2, 2, 2], [32, 64, 128, 256, 384, 384, 384, 384]),
+        ("MinkUNet34A", [2, 3, 4, 6, 2, 2, 2, 2], [32, 64, 128, 256, 256, 128, 64, 64]),
+        ("MinkUNet34B", [2, 3, 4, 6, 2, 2, 2, 2], [32, 64, 128, 256, 256, 128, 64, 32]),
+        ("MinkUNet34C", [2, 3, 4, 6, 2, 2, 2, 2], [32, 64, 128, 256, 256, 128, 96, 96]),
+    ]
+
+    /// A named family member ("MinkUNet18A", or "18A") with the given heads.
+    public static func named(_ name: String, inChannels: Int = 3, heads: [Head] = [Head(name: "final", dim: 512)]) throws -> MinkUNetSpec {
+        let n = name.hasPrefix("MinkUNet") ? name : "MinkUNet" + name
+        guard let v = family.first(where: { $0.name == n }) else {
+            throw OV3DError.unsupported("unknown MinkUNet variant '\(name)'; known: \(family.map(\.name).joined(separator: ", "))")
+        }
+        return MinkUNetSpec(inChannels: inChannels, layers: v.layers, planes: v.planes, heads: heads)
+    }
+
+    /// The family name matching this architecture ("MinkUNet18A"), or "MinkUNet(custom)".
+    public var variantName: String {
+        MinkUNetSpec.family.first(where: { $0.layers == layers && $0.planes == planes && initDim == 32 })?.name ?? "MinkUNet(custom)"
+    }
+
+    /// Output width of the trunk (the heads' input).
+    public var trunkChannels: Int { planes[7] }
+
+    // MARK: - Keys
+
+    /// Leading key prefixes a checkpoint may carry (DisNet's `net3d.`, DDP's `module.`).
+    public static let knownPrefixes = ["module.net3d.", "net3d.", "module."]
+
+    /// The prefix of `sd`'s network keys (one of `knownPrefixes` or "").
+    public static func prefix(of sd: StateDict) -> String {
+        for p in knownPrefixes where sd[p + "conv0p1s1.kernel"] != nil { return p }
+        return ""
+    }
+
+    /// The keys of `sd` with its prefix removed; keys without the prefix are dropped.
+    public static func stripPrefix(_ sd: StateDict) -> StateDict {
+        let p = prefix(of: sd)
+        return p.isEmpty ? sd : sd.strippingPrefix(p)
+    }
+
+    // MARK: - Inference from a state dict
+
+    /// Infers the architecture from the keys and shapes of a MinkUNet state dict (prefixes
+    /// `net3d.`, `module.net3d.`, `module.` are stripped). Throws `.format` naming what is missing.
+    public static func infer(from raw: StateDict) throws -> MinkUNetSpec {
+        let sd = stripPrefix(raw)
+        func shape(_ key: String) throws -> [Int] {
+            guard let t = sd[key] else { throw OV3DError.format("not a MinkUNet state dict: missing '\(key)'") }
+            return t.shape
+        }
+        let s0 = try shape("conv0p1s1.kernel")
+        guard s0.count == 3, s0[0] == 125, s0[1] >= 1, s0[2] >= 1 else {
+            throw OV3DError.format("conv0p1s1.kernel has shape \(s0), expected [125, in_channels, init_dim]")
+        }
+        var layers = [Int](), planes = [Int]()
+        for b in 1...8 {
+            var n = 0
+            while sd["block\(b).\(n).conv1.kernel"] != nil { n += 1 }
+            guard n > 0 else { throw OV3DError.format("not a MinkUNet state dict: missing 'block\(b).0.conv1.kernel'") }
+            if sd["block\(b).0.conv3.kernel"] != nil {
+                throw OV3DError.unsupported("block\(b) has Bottleneck blocks (conv3): MinkUNet50/101 are not supported")
+            }
+            let s = try shape("block\(b).0.conv1.kernel")
+            guard s.count == 3, s[0] == 27, s[2] >= 1 else {
+                throw OV3DError.format("block\(b).0.conv1.kernel has shape \(s), expected [27, in, planes]")
+            }
+            layers.append(n)
+            planes.append(s[2])
+        }
+        var heads = [Head]()
+        var names = sd.keys.filter { $0.hasPrefix("final") && $0.hasSuffix(".kernel") && !$0.dropLast(7).contains(".") }
+        names.sort { a, b in (a == "final.kernel" ? 0 : 1, sd.keys.firstIndex(of: a)!) < (b == "final.kernel" ? 0 : 1, sd.keys.firstIndex(of: b)!) }
+        for k in names {
+            let s = sd[k]!.shape
+            let mat = s.count == 3 && s[0] == 1 ? Array(s.dropFirst()) : s
+            // Linear-probe heads read the concatenated head outputs, not the trunk: not heads of ours.
+            guard mat.count == 2, mat[0] == planes[7], mat[1] >= 1 else { continue }
+            heads.append(Head(name: String(k.dropLast(7)), dim: mat[1]))
+        }
+        guard !heads.isEmpty else {
+            throw OV3DError.format("not a MinkUNet state dict: no output head 'final.kernel' of shape [\(planes[7]), D]")
+        }
+        return MinkUNetSpec(inChannels: s0[1], initDim: s0[2], layers: layers, planes: planes, heads: heads)
+    }
+
+    /// Every tensor the architecture needs, with its shape, in registration order. Optional
+    /// entries (`num_batches_tracked`) are not listed.
+    public var expectedTensors: [(key: String, shape: [Int])] {
+        var out = [(key: String, shape: [Int])]()
+        func bn(_ m: String, _ c: Int) {
+            for f in ["weight", "bias", "running_mean", "running_var"] { out.append(("\(m).bn.\(f)", [c])) }
+        }
+        func conv(_ m: String, _ vol: Int, _ cin: Int, _ cout: Int) {
+            out.append(("\(m).kernel", vol == 1 ? [cin, cout] : [vol, cin, cout]))
+        }
+        func stage(_ b: Int, _ cin: Int, _ p: Int) {
+            var inp = cin
+            for i in 0..<layers[b - 1] {
+                let m = "block\(b).\(i)"
+                conv("\(m).conv1", 27, inp, p); bn("\(m).norm1", p)
+                conv("\(m).conv2", 27, p, p); bn("\(m).norm2", p)
+                if i == 0 && inp != p { conv("\(m).downsample.0", 1, inp, p); bn("\(m).downsample.1", p) }
+                inp = p
+            }
+        }
+        let c0 = initDim, p = planes
+        conv("conv0p1s1", 125, inChannels, c0); bn("bn0", c0)
+        conv("conv1p1s2", 8, c0, c0); bn("bn1", c0)
+        stage(1, c0, p[0])
+        conv("conv2p2s2", 8, p[0], p[0]); bn("bn2", p[0])
+        stage(2, p[0], p[1])
+        conv("conv3p4s2", 8, p[1], p[1]); bn("bn3", p[1])
+        stage(3, p[1], p[2])
+        conv("conv4p8s2", 8, p[2], p[2]); bn("bn4", p[2])
+        stage(4, p[2], p[3])
+        conv("convtr4p16s2", 8, p[3], p[4]); bn("bntr4", p[4])
+        stage(5, p[4] + p[2], p[4])
+        conv("convtr5p8s2", 8, p[4], p[5]); bn("bntr5", p[5])
+        stage(6, p[5] + p[1], p[5])
+        conv("convtr6p4s2", 8, p[5], p[6]); bn("bntr6", p[6])
+        stage(7, p[6] + p[0], p[6])
+        conv("convtr7p2s2", 8, p[6], p[7]); bn("bntr7", p[7])
+        stage(8, p[7] + c0, p[7])
+        for h in heads { conv(h.name, 1, p[7], h.dim) }
+        return out
+    }
+
+    /// Checks `raw` (prefix stripped here) against `expectedTensors`: throws `.format` listing
+    /// every missing key, unexpected key and shape mismatch by name. A 1×1 kernel stored as
+    /// `[1, in, out]` (ME 0.4) is accepted; `*.num_batches_tracked` entries are ignored.
+    public func validate(_ raw: StateDict) throws {
+        let sd = MinkUNetSpec.stripPrefix(raw)
+        let p = MinkUNetSpec.prefix(of: raw)
+        var missing = [String](), mismatched = [String]()
+        var expected = Set<String>()
+        for (key, shape) in expectedTensors {
+            expected.insert(key)
+            guard let t = sd[key] else { missing.append(key); continue }
+            let ok = t.shape == shape || (shape.count == 2 && t.shape == [1] + shape)
+            if !ok { mismatched.append("\(key): \(t.shape) (expected \(shape))") }
+            if ok && !t.dtype.isFloatingPoint { mismatched.append("\(key): dtype \(t.dtype.rawValue) (expected a float type)") }
+        }
+        var unexpected = sd.keys.filter { !expected.contains($0) && !$0.hasSuffix(".num_batches_tracked") }
+        if !p.isEmpty { unexpected += raw.keys.filter { !$0.hasPrefix(p) } }
+        guard missing.isEmpty && unexpected.isEmpty && mismatched.isEmpty else {
+            var parts = [String]()
+            func list(_ name: String, _ xs: [String]) {
+                guard !xs.isEmpty else { return }
+                let shown = xs.prefix(20).joined(separator: ", ")
+                parts.append("\(xs.count) \(name): \(shown)\(xs.count > 20 ? ", ..." : "")")
+            }
+            list("missing", missing); list("unexpected", unexpected); list("shape mismatches", mismatched)
+            throw OV3DError.format("state dict does not match \(variantName) (heads \(heads.map { "\($0.name):\($0.dim)" }.joined(separator: ","))): " + parts.joined(separator: "; "))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The whole test suite (README: `make test`): swift test, then the ABI tests against the built
+# libov3d.so: header as C99 and C++17 with -Werror, exported symbols == declared functions,
+# hostile-argument calls of every export, C/C++ tests and examples, Python binding tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LOGS=$ROOT/.build/test-logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS" .build/abi
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+t0=$SECONDS
+step() { printf '\n== %s (t=%ss)\n' "$1" "$((SECONDS - t0))"; }
+passed=0
+failed=0
+count() { # count <log> <regex for passed number>
+  local n
+  n=$(grep -oE "$2" "$1" | tail -1 | grep -oE '[0-9]+' | head -1 || true)
+  passed=$((passed + ${n:-0}))
+}
+
+step "swift test"
+set +e
+swift test > "$LOGS/swift-test.log" 2>&1
+rc=$?
+set -e
+grep -vE '^(\[[0-9]+/[0-9]+\]|Test Case .* (started|passed))|◇ Test .* started|✔ Test .* passed|^Compiling|^Write|^Building' "$LOGS/swift-test.log" || true
+if [ "$rc" != 0 ] || grep -qE '✘ Test run .* failed|with [1-9][0-9]* failures? \(' "$LOGS/swift-test.log"; then
+  echo "swift test failed"; exit 1
+fi
+count "$LOGS/swift-test.log" 'Executed [0-9]+ tests'
+count "$LOGS/swift-test.log" 'Test run with [0-9]+ tests'
+
+LIBDIR=$(swift build --show-bin-path)
+LIB=$LIBDIR/libov3d.so
+[ -f "$LIB" ] || swift build --product ov3d
+export OV3D_LIBRARY=$LIB
+
+step "header compiles as C99 and C++17 with warnings as errors"
+gcc -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/abi/header_c99.c -o .build/abi/h_c.o
+g++ -std=c++17 -pedantic -Wall -Wextra -Werror -Iinclude -x c++ -c tests/abi/header_c99.c -o .build/abi/h_cpp.o
+g++ -std=c++17 -pedantic -Wall -Wextra -Werror -Iinclude -Ibindings/cpp -x c++ -c - -o .build/abi/hpp.o <<<'#include "ov3d.hpp"'
+passed=$((passed + 3))
+
+step "exports == declarations; hostile arguments to every export"
+python3 tests/abi/check_exports.py "$LIB" | tee "$LOGS/abi.log"
+count "$LOGS/abi.log" 'abi: [0-9]+ passed'
+
+step "C and C++ tests"
+for src in tests/abi/*_test.c; do
+  exe=.build/abi/$(basename "$src" .c)
+  gcc -std=c99 -Wall -Wextra -Werror -Iinclude "$src" -L"$LIBDIR" -lov3d -lpthread -lm -Wl,-rpath,"$LIBDIR" -o "$exe"
+  "$exe" | tee -a "$LOGS/c.log"
+done
+for src in tests/abi/*_test.cpp; do
+  exe=.build/abi/$(basename "$src" .cpp)
+  g++ -std=c++17 -Wall -Wextra -Werror -Iinclude -Ibindings/cpp "$src" -L"$LIBDIR" -lov3d -lpthread -Wl,-rpath,"$LIBDIR" -o "$exe"
+  "$exe" | tee -a "$LOGS/c.log"
+done
+for n in $(grep -oE '[0-9]+ passed' "$LOGS/c.log" | grep -oE '[0-9]+'); do passed=$((passed + n)); done
+
+step "examples (plain gcc/g++ via examples/Makefile)"
+make -s -C examples LIBDIR="$LIBDIR" OUT="$ROOT/.build/examples" run
+PYTHONPATH="$ROOT/bindings/python${PYTHONPATH:+:$PYTHONPATH}" python3 examples/python/hello.py
+passed=$((passed + 1))
+
+step "python bindings (pytest)"
+python3 -m pytest -q bindings/python/tests 2>&1 | tee "$LOGS/pytest.log"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "pytest failed"; exit 1; }
+count "$LOGS/pytest.log" '[0-9]+ passed'
+
+step "done in $((SECONDS - t0)) s"
+echo "tests: $passed passed, $failed failed"
