@@ -13,7 +13,7 @@ func tempPath(_ name: String) -> String {
 
 /// A cloud exercising every attribute and awkward values.
 func awkwardCloud(_ n: Int = 97, seed: UInt64 = 1) -> PointCloud {
-    var rng = SplitMix(seed)
+    var rng = PCSplitMix(seed)
     var c = PointCloud()
     for i in 0..<n {
         for _ in 0..<3 { c.positions.append(Float(bitPattern: 0x3F80_0000 ^ UInt32(truncatingIfNeeded: rng.next() & 0x7F_FFFF)) * (rng.next() % 2 == 0 ? -1 : 1) * Float(i % 7 + 1) * 3.7) }
@@ -29,7 +29,7 @@ func awkwardCloud(_ n: Int = 97, seed: UInt64 = 1) -> PointCloud {
     return c
 }
 
-struct SplitMix {
+struct PCSplitMix {
     var s: UInt64
     init(_ s: UInt64) { self.s = s }
     mutating func next() -> UInt64 {
