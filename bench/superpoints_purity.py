@@ -4,8 +4,8 @@
 Runs the `ov3d superpoints` command (its public interface) on ../shared/data/scannet_votenet50k
 scenes (50,000 points each, x y z r g b) and scores the ids against the NYU40 ground truth:
 purity = share of annotated points (label > 0) whose superpoint's majority annotated label equals
-their own. Points a method leaves unassigned (-1) count as their own segment and are reported as
-`unassigned`. Needs numpy only:
+their own. Points a method leaves unassigned (-1) count as their own segment (so they are
+"pure"); the (assigned) column scores assigned points only, and `unassigned` is their share. Needs numpy only:
 
     swift build -c release --product ov3d-tool
     python3 bench/superpoints_purity.py [--tool .build/release/ov3d-tool] [--data ../shared/data]
@@ -31,11 +31,11 @@ CONFIGS = [
 ]
 
 
-def purity(ids, labels):
+def purity(ids, labels, assigned_only=False):
     ids = ids.astype(np.int64).copy()
     un = ids < 0
     ids[un] = ids.max() + 1 + np.arange(un.sum())          # unassigned: singletons
-    m = labels > 0
+    m = (labels > 0) & (~un if assigned_only else True)
     ids, labels = ids[m], labels[m]
     order = np.lexsort((labels, ids))
     pairs = np.stack([ids[order], labels[order]], 1)
@@ -58,10 +58,10 @@ def main():
         print(f"SKIP: {d} not found")
         return
     scenes = sorted(f[:-9] for f in os.listdir(d) if f.endswith("_vert.npy"))
-    print(f"{'config':28s} {'mean purity':>11s} {'mean #sp':>9s} {'unassigned':>10s} {'mean s':>7s}   per scene purity")
+    print(f"{'config':28s} {'mean purity':>11s} {'(assigned)':>10s} {'mean #sp':>9s} {'unassigned':>10s} {'mean s':>7s}   per scene purity")
     with tempfile.TemporaryDirectory() as tmp:
         for name, args in CONFIGS:
-            pur, cnt, una, secs = [], [], [], []
+            pur, pura, cnt, una, secs = [], [], [], [], []
             for s in scenes:
                 out = os.path.join(tmp, "ids.npy")
                 t = time.time()
@@ -72,9 +72,10 @@ def main():
                 lab = np.load(os.path.join(d, s + "_sem_label.npy")).astype(np.int64)
                 assert len(ids) == len(lab)
                 pur.append(purity(ids, lab))
+                pura.append(purity(ids, lab, assigned_only=True))
                 cnt.append(int(ids.max()) + 1)
                 una.append(float((ids < 0).mean()))
-            print(f"{name:28s} {np.mean(pur):11.4f} {np.mean(cnt):9.1f} {np.mean(una):10.4f} {np.mean(secs):7.2f}   "
+            print(f"{name:28s} {np.mean(pur):11.4f} {np.mean(pura):10.4f} {np.mean(cnt):9.1f} {np.mean(una):10.4f} {np.mean(secs):7.2f}   "
                   + " ".join(f"{p:.3f}" for p in pur))
 
 
