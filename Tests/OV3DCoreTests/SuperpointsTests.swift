@@ -138,3 +138,43 @@ import Testing
         #expect(throws: OV3DError.self) { try SuperpointOps.meanPool(f, dim: 2, superpoints: Superpoints(ids: [0, 5, 0, 0, 0, 0], count: 3)) }
     }
 }
+
+/// Degenerate clouds through every point method (PCL included): errors or results, no crash.
+@Suite struct DegenerateSuperpointTests {
+    static let clouds: [(String, [Float])] = {
+        var out: [(String, [Float])] = []
+        out.append(("one point", [1, 2, 3]))
+        out.append(("two points", [0, 0, 0, 1, 0, 0]))
+        out.append(("identical x50", [Float](repeating: 0.5, count: 150)))
+        var line: [Float] = []
+        for i in 0..<40 { line += [Float(i) * 0.01, 0, 0] }
+        out.append(("collinear x40", line))
+        var grid: [Float] = []
+        for i in 0..<100 { grid += [Float(i % 10) * 0.02, Float(i / 10) * 0.02, 0] }
+        out.append(("planar grid", grid))
+        out.append(("huge coords", [1e30, 0, 0, -1e30, 0, 0, 0, 1e30, 0, 0, 0, 1e30]))
+        return out
+    }()
+
+    static let methods: [(String, SuperpointMethod)] = {
+        var g = GraphSegmentation.Params(); g.neighbourhood = .knn(5)
+        var gv = GraphSegmentation.Params(); gv.neighbourhood = .voxel(0.05)
+        return [("graph", .graph(g)), ("graph-voxel", .graph(gv)), ("vccs", .vccs(.init())),
+                ("region-growing", .regionGrowing(.init()))]
+    }()
+
+    @Test func everyMethodOnEveryDegenerateCloud() {
+        for (cname, pos) in Self.clouds {
+            for (mname, m) in Self.methods {
+                do {
+                    let s = try Superpoints.compute(PointCloud(positions: pos), method: m)
+                    #expect(s.ids.count == pos.count / 3, "\(cname) / \(mname)")
+                    #expect(s.ids.allSatisfy { $0 >= -1 && Int($0) < s.count }, "\(cname) / \(mname)")
+                } catch is OV3DError {
+                } catch {
+                    Issue.record("\(cname) / \(mname): \(error)")
+                }
+            }
+        }
+    }
+}
