@@ -55,6 +55,7 @@ extension Superpoints {
     public static func compute(_ cloud: PointCloud, faces: [Int32] = [], method: SuperpointMethod) throws -> Superpoints {
         try cloud.validate()
         try require(cloud.count > 0, "superpoints: empty cloud")
+        try require(cloud.count <= Int(Int32.max), "superpoints: more than 2^31-1 points")
         switch method {
         case .mesh(let p):
             try require(!faces.isEmpty, "superpoints: the mesh method needs faces (a PLY mesh)")
