@@ -178,3 +178,57 @@ import Testing
         }
     }
 }
+
+/// Random (often absurd) parameters for every method on a small real-looking cloud: errors or
+/// results, never a crash inside PCL.
+@Suite struct SuperpointParamFuzzTests {
+    @Test func randomParameters() {
+        var rng = PCSplitMix(9)
+        var c = PointCloud()
+        for i in 0..<400 {
+            let a = Float(i % 20) * 0.05, b = Float(i / 20) * 0.05
+            c.positions += i % 2 == 0 ? [a, b, 0] : [a, 1.0, b]
+        }
+        func f() -> Float {
+            let choices: [Float] = [0, -1, 1e-9, 1e-3, 0.01, 0.05, 0.3, 1, 10, 1e6, 1e30, .nan, .infinity]
+            return choices[Int(rng.next() % UInt64(choices.count))]
+        }
+        func i() -> Int {
+            let choices = [-5, 0, 1, 2, 3, 5, 10, 50, 129, 1000, 5000, Int(Int32.max)]
+            return choices[Int(rng.next() % UInt64(choices.count))]
+        }
+        var ok = 0, rejected = 0
+        for trial in 0..<240 {
+            let m: SuperpointMethod
+            switch trial % 4 {
+            case 0:
+                var p = GraphSegmentation.Params()
+                p.kThresh = f(); p.segMinVerts = i(); p.normalK = i()
+                p.neighbourhood = rng.next() % 2 == 0 ? .knn(i()) : .voxel(f())
+                m = .graph(p)
+            case 1:
+                var p = PCLSegmentation.VCCSParams()
+                p.voxelResolution = f(); p.seedResolution = f(); p.colorImportance = f()
+                p.spatialImportance = f(); p.normalImportance = f(); p.useSingleCameraTransform = rng.next() % 2 == 0
+                m = .vccs(p)
+            case 2:
+                var p = PCLSegmentation.RegionGrowingParams()
+                p.k = i(); p.normalK = i(); p.minClusterSize = i(); p.maxClusterSize = i()
+                p.smoothnessDegrees = f(); p.curvatureThreshold = f()
+                m = .regionGrowing(p)
+            default:
+                m = .mesh(.init(kThresh: f(), segMinVerts: i()))
+            }
+            do {
+                let s = try Superpoints.compute(c, faces: [0, 1, 2, 2, 3, 4], method: m)
+                #expect(s.ids.count == c.count && s.ids.allSatisfy { $0 >= -1 && Int($0) < s.count })
+                ok += 1
+            } catch is OV3DError {
+                rejected += 1
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        #expect(ok > 20 && rejected > 20)
+    }
+}
