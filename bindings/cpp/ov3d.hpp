@@ -80,6 +80,66 @@ inline ov3d_points points_view(const float *xyz, std::size_t count, std::size_t 
 
 // ---- Point clouds (issue 6) ----
 
+/// A point cloud or mesh owned by the library (PCD / PLY / npy / .bin), not thread-safe.
+///     auto c = ov3d::Cloud::load("scene.ply");
+///     auto [ids, k] = ov3d::superpoints(c);          // mesh method, segmentator defaults
+class Cloud : public Handle<ov3d_cloud, ov3d_cloud_free> {
+public:
+    using Handle::Handle;
+    static Cloud load(const std::string &path, bool drop_nan = false) {
+        ov3d_cloud_load_params p = ov3d_cloud_load_default_params();
+        p.drop_nan = drop_nan ? 1 : 0;
+        ov3d_cloud *h = nullptr;
+        check(ov3d_cloud_load(path.c_str(), &p, &h));
+        return Cloud(h);
+    }
+    static Cloud from_points(const ov3d_points &points) {
+        ov3d_cloud *h = nullptr;
+        check(ov3d_cloud_from_points(&points, &h));
+        return Cloud(h);
+    }
+    std::size_t size() const {
+        std::size_t n = 0;
+        check(ov3d_cloud_count(h_, &n));
+        return n;
+    }
+    /// Borrowed x y z floats (3 per point), valid while the cloud lives and is not relabelled.
+    const float *positions() const {
+        const float *p = nullptr;
+        check(ov3d_cloud_positions(h_, &p));
+        return p;
+    }
+    std::vector<int32_t> faces() const {
+        const int32_t *f = nullptr;
+        std::size_t n = 0;
+        check(ov3d_cloud_faces(h_, &f, &n));
+        return f ? std::vector<int32_t>(f, f + 3 * n) : std::vector<int32_t>();
+    }
+    void set_labels(const std::vector<int32_t> &labels, const std::vector<float> *scores = nullptr, bool colorize = true) {
+        check(ov3d_cloud_set_labels(h_, labels.data(), scores ? scores->data() : nullptr, labels.size(), colorize ? 1 : 0));
+    }
+    void save(const std::string &path, ov3d_cloud_format format = OV3D_FORMAT_AUTO) const {
+        check(ov3d_cloud_save(h_, path.c_str(), format));
+    }
+};
+
+/// Superpoints of a cloud: a segment id per point (-1 unassigned) and the segment count.
+inline std::pair<std::vector<int32_t>, int32_t> superpoints(const Cloud &cloud,
+                                                            const ov3d_superpoint_params *params = nullptr) {
+    std::vector<int32_t> ids(cloud.size());
+    int32_t k = 0;
+    check(ov3d_superpoints_compute(cloud.get(), params, ids.data(), ids.size(), &k));
+    return {std::move(ids), k};
+}
+
+/// Mean of each segment's features (n_points x dim) -> n_segments x dim.
+inline std::vector<float> superpoints_mean_pool(const std::vector<int32_t> &ids, int32_t k,
+                                                const std::vector<float> &features, std::size_t dim) {
+    std::vector<float> out(static_cast<std::size_t>(k) * dim);
+    check(ov3d_superpoints_mean_pool(ids.data(), ids.size(), k, features.data(), dim, out.data(), out.size()));
+    return out;
+}
+
 // ---- Models and sessions (issues 3, 4) ----
 
 // Checkpoints (issue 4): PyTorch .pth / .pth.tar and safetensors, read without PyTorch.
