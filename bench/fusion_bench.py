@@ -37,9 +37,18 @@ class FusionParams(ctypes.Structure):
                 ("visibility_threshold", ctypes.c_double), ("depth_scale", ctypes.c_double)]
 
 
-def ov3d_fuse(lib, points, frames, C, threads):
+def bind(lib):
+    vp, sz = ctypes.c_void_p, ctypes.c_size_t
     lib.ov3d_fusion_default_params.restype = FusionParams
     lib.ov3d_last_error.restype = ctypes.c_char_p
+    lib.ov3d_fusion_create.argtypes = [vp, vp, vp]
+    lib.ov3d_fusion_add_frame.argtypes = [vp, vp, sz, vp, sz, ctypes.c_int32, vp, vp, vp]
+    lib.ov3d_fusion_snapshot.argtypes = [vp, vp, sz, vp, sz, vp, sz]
+    lib.ov3d_fusion_free.argtypes = [vp]
+    lib.ov3d_fusion_free.restype = None
+
+
+def ov3d_fuse(lib, points, frames, C, threads):
     p = lib.ov3d_fusion_default_params()
     p.feature_width, p.feature_height, p.feature_dim, p.n_threads = 320, 240, C, threads
     pts = Points(ctypes.sizeof(Points), 0, points.shape[0], points.ctypes.data, 0, None, 0, None, 0, None, 0)
@@ -71,6 +80,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()
     lib = ctypes.CDLL(a.lib)
+    bind(lib)
     meta = ref.load_scannet(os.path.join(a.shared, "scannet_frames_scene0378_00"))
     cloud = ref.reconstruct(a.shared, meta, step=1, grid=6)
     rng = np.random.default_rng(0)

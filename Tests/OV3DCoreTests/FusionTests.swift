@@ -278,3 +278,14 @@ enum FusionFixture {
         #expect(try FusionFrame(depthWidth: 4, depthHeight: 3, depth: [UInt16](repeating: 0, count: 12), intrinsics: intr, pose: pose, features: ok).featureChannels == 3)
     }
 }
+
+@Suite struct RoundingTests {
+    @Test func roundHalfEvenMatchesTheLibrary() {
+        var xs: [Double] = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 319.5, 320.5, 639.49999999999994, 1e15 + 0.5, -3e15, 2.25e15 + 0.5, 1e300, -0.0, 4.5e15]
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<100_000 { xs.append(Double.random(in: -2000...2000, using: &g)) }
+        for _ in 0..<1000 { xs.append(Double(Int.random(in: -5000...5000, using: &g)) + 0.5) }
+        for x in xs { #expect(Projector.roundHalfEven(x) == x.rounded(.toNearestOrEven), "\(x)") }
+        #expect(Projector.roundHalfEven(.nan).isNaN)
+    }
+}
