@@ -105,6 +105,7 @@ public final class FusionSession: @unchecked Sendable {
         let c = featureDim
         let proj = Projector(frame: frame, params: params)
         let isHalf = frame.features.dtype == .float16
+        let rowBytes = c * (isHalf ? 2 : 4)
         let feat = frame.features.bytes
         let threads = Threads.resolve(params.threads)
         var seenPerChunk = [Int](repeating: 0, count: threads)
@@ -127,6 +128,11 @@ public final class FusionSession: @unchecked Sendable {
                                         let hi = min(lo + Projector.block, end)
                                         let k = proj.projectBlock(lo..<hi, pos, depth, &scratch)
                                         local += k
+                                        // Touch each feature row first: a tight loop of independent
+                                        // loads overlaps the cache misses of the whole block.
+                                        var touch: UInt8 = 0
+                                        for j in 0..<k { touch &+= feat.load(fromByteOffset: scratch.featurePixel[j] * rowBytes, as: UInt8.self) }
+                                        scratch.touched = touch
                                         for j in 0..<k {
                                             let i = scratch.point[j]
                                             counts[i] &+= 1
@@ -135,6 +141,16 @@ public final class FusionSession: @unchecked Sendable {
                                             if isHalf {
                                                 for q in 0..<c {
                                                     sums[dst + q] += halfToFloat(feat.loadUnaligned(fromByteOffset: 2 * (src + q), as: UInt16.self))
+                                                }
+                                            } else if c % 8 == 0 {
+                                                // Lane-wise float32 adds: the same results as the scalar loop.
+                                                let out = UnsafeMutableRawPointer(sums.baseAddress! + dst)
+                                                var q = 0
+                                                while q < c {
+                                                    let a = out.loadUnaligned(fromByteOffset: 4 * q, as: SIMD8<Float>.self)
+                                                    let b = feat.loadUnaligned(fromByteOffset: 4 * (src + q), as: SIMD8<Float>.self)
+                                                    out.storeBytes(of: a + b, toByteOffset: 4 * q, as: SIMD8<Float>.self)
+                                                    q += 8
                                                 }
                                             } else {
                                                 for q in 0..<c {
@@ -238,6 +254,8 @@ struct Projector: Sendable {
         var depthPixel = [Int](repeating: 0, count: Projector.block)
         var featurePixel = [Int](repeating: 0, count: Projector.block)
         var z = [Double](repeating: 0, count: Projector.block)
+        /// Sink for the cache-touch loads (keeps them from being optimised away).
+        var touched: UInt8 = 0
     }
 
     /// Round half to even for |x| < 2^51 (the default FP rounding mode does it: adding and
