@@ -173,9 +173,328 @@ ov3d_points ov3d_points_init(const float *xyz, size_t count, size_t xyz_stride);
 /* Point clouds (issue 6): borrowed views, cloud objects, file I/O, superpoints           */
 /* ==================================================================================== */
 
+/** A point cloud or triangle mesh owned by the library (positions, optional colours, normals,
+ *  intensity, labels, scores, faces). Not thread-safe: one thread at a time per cloud. */
+typedef struct ov3d_cloud ov3d_cloud;
+
+/** File formats for ov3d_cloud_save. */
+typedef enum ov3d_cloud_format {
+    OV3D_FORMAT_AUTO = 0,                  /**< from the extension: .pcd binary, .ply binary LE, .npy */
+    OV3D_FORMAT_PCD_ASCII = 1,
+    OV3D_FORMAT_PCD_BINARY = 2,
+    OV3D_FORMAT_PCD_BINARY_COMPRESSED = 3,
+    OV3D_FORMAT_PLY_ASCII = 4,
+    OV3D_FORMAT_PLY_BINARY_LE = 5,
+    OV3D_FORMAT_PLY_BINARY_BE = 6,
+    OV3D_FORMAT_NPY = 7,                   /**< float32 (N,3), or (N,6) x y z r g b with colours */
+    OV3D_FORMAT_BIN = 8                    /**< raw float32 x y z intensity (KITTI .bin) */
+} ov3d_cloud_format;
+
+/** Options for ov3d_cloud_load. */
+typedef struct ov3d_cloud_load_params {
+    uint32_t struct_size;  /**< sizeof(ov3d_cloud_load_params) */
+    int32_t drop_nan;      /**< 1: drop points with NaN/Inf coordinates (organized clouds) and keep
+                                the index map (ov3d_cloud_index_map); 0 (default): keep them */
+    int32_t bin_columns;   /**< float32 per point of a .bin sweep: 4 (KITTI), 5 (nuScenes), 0 = by name */
+} ov3d_cloud_load_params;
+
+/** Default load options. Thread-safe. */
+ov3d_cloud_load_params ov3d_cloud_load_default_params(void);
+
+/** Loads a PCD (ascii/binary/binary_compressed), PLY (ascii/binary LE/BE; with faces: a mesh),
+ *  NumPy .npy (N,>=3) or LiDAR .bin file. Fields read: x y z, rgb/rgba or red green blue,
+ *  normals, intensity, label, score. The parsers are hardened against malformed files (errors,
+ *  never crashes). `params` may be NULL. On success *out owns a new cloud (ov3d_cloud_free).
+ *  Thread-safe. */
+int32_t ov3d_cloud_load(const char *path, const ov3d_cloud_load_params *params, ov3d_cloud **out);
+
+/** Copies a borrowed points view (x y z required and finite; rgb, normals, intensity optional)
+ *  into a new cloud. Thread-safe. */
+int32_t ov3d_cloud_from_points(const ov3d_points *points, ov3d_cloud **out);
+
+/** Writes the cloud (labels, scores, colours, normals, intensity when present; faces for PLY).
+ *  PCD files are written through PCL's pcl::PCDWriter. `format` is an ov3d_cloud_format.
+ *  Not thread-safe for the same cloud. */
+int32_t ov3d_cloud_save(const ov3d_cloud *cloud, const char *path, int32_t format);
+
+/** Frees a cloud and every pointer its accessors returned. NULL is a no-op. */
+void ov3d_cloud_free(ov3d_cloud *cloud);
+
+/** Number of points (vertices). */
+int32_t ov3d_cloud_count(const ov3d_cloud *cloud, size_t *count);
+
+/** Organized clouds: width and height (0 x 0 when unorganized). */
+int32_t ov3d_cloud_organization(const ov3d_cloud *cloud, uint32_t *width, uint32_t *height);
+
+/** Borrowed attribute arrays, valid until the cloud is freed or modified by
+ *  ov3d_cloud_set_labels. *out is set to NULL (with OV3D_OK) when the attribute is absent.
+ *  positions/normals: 3 floats per point; colors: 3 bytes r g b per point; intensity, labels:
+ *  one per point. */
+int32_t ov3d_cloud_positions(const ov3d_cloud *cloud, const float **out);
+int32_t ov3d_cloud_colors(const ov3d_cloud *cloud, const uint8_t **out);
+int32_t ov3d_cloud_normals(const ov3d_cloud *cloud, const float **out);
+int32_t ov3d_cloud_intensity(const ov3d_cloud *cloud, const float **out);
+int32_t ov3d_cloud_labels(const ov3d_cloud *cloud, const int32_t **out);
+
+/** Triangles (3 vertex indices each) of a mesh; *faces NULL and *n_faces 0 without faces. */
+int32_t ov3d_cloud_faces(const ov3d_cloud *cloud, const int32_t **faces, size_t *n_faces);
+
+/** After loading with drop_nan: the file index of every kept point (*count = ov3d_cloud_count);
+ *  *map NULL and *count 0 when no point was dropped. */
+int32_t ov3d_cloud_index_map(const ov3d_cloud *cloud, const int32_t **map, size_t *count);
+
+/** Sets per-point labels (and optional scores; NULL = none) for writing a segmented cloud;
+ *  with colorize = 1 the colours become a fixed colour per label. `count` must equal the point
+ *  count. Invalidates pointers from earlier accessor calls. */
+int32_t ov3d_cloud_set_labels(ov3d_cloud *cloud, const int32_t *labels, const float *scores,
+                              size_t count, int32_t colorize);
+
+/** Superpoint methods. */
+typedef enum ov3d_superpoint_method {
+    OV3D_SUPERPOINTS_MESH = 0,           /**< Felzenszwalb on mesh faces (ScanNet segmentator semantics) */
+    OV3D_SUPERPOINTS_GRAPH_KNN = 1,      /**< same criterion on a k-nearest-neighbour graph */
+    OV3D_SUPERPOINTS_GRAPH_VOXEL = 2,    /**< same criterion on a voxel-adjacency graph */
+    OV3D_SUPERPOINTS_VCCS = 3,           /**< PCL supervoxels */
+    OV3D_SUPERPOINTS_REGION_GROWING = 4  /**< PCL region growing on normals */
+} ov3d_superpoint_method;
+
+/** Superpoint parameters; fields a method does not use are ignored. */
+typedef struct ov3d_superpoint_params {
+    uint32_t struct_size;          /**< sizeof(ov3d_superpoint_params) */
+    int32_t method;                /**< an ov3d_superpoint_method (default MESH) */
+    float k_thresh;                /**< Felzenszwalb k (mesh, graph): 0.01 */
+    int32_t seg_min_verts;         /**< merge segments smaller than this (mesh, graph): 20 */
+    int32_t graph_k;               /**< graph kNN neighbours: 10 */
+    float graph_voxel;             /**< graph voxel size in metres: 0.05 */
+    int32_t normal_k;              /**< neighbours for normal estimation (graph, region growing): 16 */
+    float voxel_resolution;        /**< VCCS: 0.05 */
+    float seed_resolution;         /**< VCCS: 0.25 */
+    float color_importance;        /**< VCCS: 0.2 */
+    float spatial_importance;      /**< VCCS: 0.4 */
+    float normal_importance;       /**< VCCS: 1.0 */
+    int32_t use_single_camera_transform; /**< VCCS: 0 */
+    int32_t rg_k;                  /**< region growing neighbours: 30 */
+    int32_t rg_min_cluster_size;   /**< region growing: 50 */
+    int32_t rg_max_cluster_size;   /**< region growing: 1000000 */
+    float rg_smoothness_deg;       /**< region growing smoothness threshold in degrees: 3 */
+    float rg_curvature_threshold;  /**< region growing: 1.0 */
+} ov3d_superpoint_params;
+
+/** Default superpoint parameters (mesh method, segmentator defaults). Thread-safe. */
+ov3d_superpoint_params ov3d_superpoint_default_params(void);
+
+/** Computes superpoints: writes one segment id per point into ids_out (capacity
+ *  ids_capacity >= point count), dense in 0..K-1 (mesh: in ascending order of the segment's root
+ *  vertex), -1 for points a method leaves unassigned; *n_segments_out = K (may be NULL).
+ *  `params` NULL means defaults. Thread-safe for distinct clouds. */
+int32_t ov3d_superpoints_compute(const ov3d_cloud *cloud, const ov3d_superpoint_params *params,
+                                 int32_t *ids_out, size_t ids_capacity, int32_t *n_segments_out);
+
+/** Mean of each segment's point features: features n_points x dim (row-major), out
+ *  n_segments x dim (capacity in floats). ids in -1..n_segments-1 (-1 ignored). Thread-safe. */
+int32_t ov3d_superpoints_mean_pool(const int32_t *ids, size_t n_points, int32_t n_segments,
+                                   const float *features, size_t dim, float *out, size_t out_capacity);
+
+/** Votes one label per segment: mode 0 = majority (ties: smaller label), 1 = largest summed
+ *  score. Points with label < 0 abstain; scores may be NULL (1 each). Writes n_segments labels
+ *  (-1 for segments without voters) and, if seg_scores_out is not NULL, the mean score of the
+ *  winning label's voters. Capacity in elements. Thread-safe. */
+int32_t ov3d_superpoints_vote(const int32_t *ids, size_t n_points, int32_t n_segments,
+                              const int32_t *labels, const float *scores, int32_t mode,
+                              int32_t *seg_labels_out, float *seg_scores_out, size_t out_capacity);
+
+/** Broadcasts per-segment values (n_segments x dim floats) to points (n_points x dim), `fill`
+ *  for id -1. Thread-safe. */
+int32_t ov3d_superpoints_broadcast(const int32_t *ids, size_t n_points, int32_t n_segments,
+                                   const float *seg_values, size_t dim, float fill,
+                                   float *out, size_t out_capacity);
+
+/** Broadcasts per-segment labels to points, `fill` for id -1. Thread-safe. */
+int32_t ov3d_superpoints_broadcast_labels(const int32_t *ids, size_t n_points, int32_t n_segments,
+                                          const int32_t *seg_labels, int32_t fill,
+                                          int32_t *out, size_t out_capacity);
+
 /* ==================================================================================== */
 /* Models and sessions (issues 3, 4): checkpoints, MinkUNet inference, results            */
 /* ==================================================================================== */
+
+/* ---- MinkUNet models, sessions, results (issue 3) ----------------------------------
+ * A model is an immutable MinkUNet (OpenScene / CUA-O3D / SAS 3D network) loaded from a
+ * checkpoint; its architecture (MinkUNet14A..34C or any widths) and heads are read from the
+ * checkpoint's keys and shapes. A session is a per-thread workspace that runs the model on a
+ * point cloud: voxelisation as OpenScene (float64, first point per voxel), the network, and the
+ * per-point features of every head through the voxel inverse map. */
+
+/** An immutable network; share it between any number of threads and sessions. */
+typedef struct ov3d_model ov3d_model;
+/** A per-thread inference workspace bound to one model (keeps the model alive). */
+typedef struct ov3d_session ov3d_session;
+/** The output of one run; owns every buffer its accessors return. */
+typedef struct ov3d_result ov3d_result;
+
+/** Options for ov3d_model_load. */
+typedef struct ov3d_model_params {
+    uint32_t struct_size; /**< sizeof(ov3d_model_params), set by ov3d_model_default_params */
+    int32_t n_threads;    /**< reserved for parallel loading; 0 = process default */
+} ov3d_model_params;
+
+/** Default model params (struct_size filled). Thread-safe. */
+ov3d_model_params ov3d_model_default_params(void);
+
+/** Loads a MinkUNet checkpoint (torch .pth / .pth.tar zip, or safetensors), strips the `net3d.`,
+ *  `module.net3d.` or `module.` prefix, infers the architecture, validates every key and shape
+ *  (the error lists missing, unexpected and mis-shaped keys) and folds BatchNorm. `params` may be
+ *  NULL. On success *out_model owns a new model (free with ov3d_model_free); on failure it is set
+ *  to NULL. Thread-safe. */
+int32_t ov3d_model_load(const char *path, const ov3d_model_params *params, ov3d_model **out_model);
+
+/** Releases a model (NULL is a no-op). Sessions created from it keep it alive until they are freed. */
+void ov3d_model_free(ov3d_model *model);
+
+/** Number of output heads (1 for OpenScene/SAS, 3 for CUA-O3D). Thread-safe. */
+int32_t ov3d_model_head_count(const ov3d_model *model, int32_t *out_count);
+
+/** Output dimension of head `head` (e.g. 512 LSeg, 768 OpenSeg, 1024 DINOv2, 3200 SD). Thread-safe. */
+int32_t ov3d_model_head_dim(const ov3d_model *model, int32_t head, int32_t *out_dim);
+
+/** Name of head `head` ("final", "final_dinov2", "final_sd"); the string lives as long as the
+ *  model. Thread-safe. */
+int32_t ov3d_model_head_name(const ov3d_model *model, int32_t head, const char **out_name);
+
+/** Architecture name ("MinkUNet18A", or "MinkUNet(custom)" for other widths); the string lives as
+ *  long as the model. Thread-safe. */
+int32_t ov3d_model_variant(const ov3d_model *model, const char **out_name);
+
+/** Number of input feature channels per voxel (3). Thread-safe. */
+int32_t ov3d_model_in_channels(const ov3d_model *model, int32_t *out_channels);
+
+/** Options for ov3d_session_create. */
+typedef struct ov3d_session_params {
+    uint32_t struct_size;             /**< sizeof(ov3d_session_params) */
+    int32_t n_threads;                /**< threads for runs (0 = process default); also OpenBLAS's */
+    float voxel_size;                 /**< metres per voxel (default 0.02 indoor; 0.05 outdoor); > 0 */
+    ov3d_progress_callback progress;  /**< optional; called per layer during runs; non-zero cancels */
+    void *progress_user_data;         /**< passed to `progress` */
+} ov3d_session_params;
+
+/** Default session params: n_threads 0, voxel_size 0.02, no progress callback. Thread-safe. */
+ov3d_session_params ov3d_session_default_params(void);
+
+/** Creates a session (work buffers reused across runs) for `model`, which it retains. `params`
+ *  may be NULL. *out_session is NULL on failure. Thread-safe; the session itself must be used by
+ *  one thread at a time. */
+int32_t ov3d_session_create(const ov3d_model *model, const ov3d_session_params *params, ov3d_session **out_session);
+
+/** Frees a session and its work buffers (NULL is a no-op). */
+void ov3d_session_free(ov3d_session *session);
+
+/** Options of one run. */
+typedef struct ov3d_run_params {
+    uint32_t struct_size;   /**< sizeof(ov3d_run_params) */
+    int32_t head;           /**< -1 (default): all heads; else only this head is computed */
+    float voxel_size;       /**< 0 (default): the session's voxel size; else > 0 metres */
+    int32_t augment;        /**< non-zero: OpenScene's random rotation/scale augmentation (default 0 = off) */
+    uint64_t seed;          /**< augmentation seed */
+} ov3d_run_params;
+
+/** Default run params (all heads, session voxel size, no augmentation). Thread-safe. */
+ov3d_run_params ov3d_run_default_params(void);
+
+/** Voxelises `points` (borrowed for the call; xyz must be finite; the cloud may span at most
+ *  2^20 voxels per axis), runs the network with constant-one input features and returns the
+ *  result in *out_result (free with ov3d_result_free; NULL on failure). `params` may be NULL.
+ *  Not thread-safe per session. Returns OV3D_ERR_CANCELLED if the progress callback cancels. */
+int32_t ov3d_session_run(ov3d_session *session, const ov3d_points *points, const ov3d_run_params *params,
+                         ov3d_result **out_result);
+
+/** Runs the network on `count` unique integer voxel coordinates (x y z per row, |c| < 2^20,
+ *  borrowed) with `channels` input features per row (`features` may be NULL for ones; else
+ *  channels must equal the model's input channels). Result rows follow the input rows; the result
+ *  has one "point" per voxel. Not thread-safe per session. */
+int32_t ov3d_session_run_voxels(ov3d_session *session, const int32_t *coords, size_t count, const float *features,
+                                size_t channels, const ov3d_run_params *params, ov3d_result **out_result);
+
+/** Frees a result and every buffer its accessors returned (NULL is a no-op). */
+void ov3d_result_free(ov3d_result *result);
+
+/** Number of input points (rows of ov3d_result_features). */
+int32_t ov3d_result_point_count(const ov3d_result *result, size_t *out_count);
+
+/** Number of occupied voxels (rows of ov3d_result_voxel_features). */
+int32_t ov3d_result_voxel_count(const ov3d_result *result, size_t *out_count);
+
+/** Feature dimension of model head `head` in this result (error if the run did not compute it). */
+int32_t ov3d_result_feature_dim(const ov3d_result *result, int32_t head, int32_t *out_dim);
+
+/** Per-point features of model head `head`: point_count × dim row-major float32, raw network output
+ *  (normalized = 0) or L2-normalised per row (normalized != 0). The buffer is owned by the result,
+ *  created on first request, and valid until ov3d_result_free. Not thread-safe per result. */
+int32_t ov3d_result_features(ov3d_result *result, int32_t head, int32_t normalized, const float **out_features);
+
+/** Per-voxel features of head `head` (voxel_count × dim), as ov3d_result_features. */
+int32_t ov3d_result_voxel_features(ov3d_result *result, int32_t head, int32_t normalized, const float **out_features);
+
+/** Voxel row of every point (point_count int32), owned by the result. */
+int32_t ov3d_result_voxel_index(const ov3d_result *result, const int32_t **out_index);
+
+/** Integer voxel coordinates (voxel_count × 3 int32, x y z, shifted to min 0 for point runs),
+ *  owned by the result. */
+int32_t ov3d_result_voxel_coords(const ov3d_result *result, const int32_t **out_coords);
+
+/* ---- Checkpoints (issue 4): read PyTorch .pth / .pth.tar and safetensors, convert ---------- */
+/* Files are parsed as hostile input: nothing in a checkpoint is ever executed (pickles may only
+ * name tensors, storages and plain containers), every size is bounded, and zip entries are
+ * CRC-checked. Formats are detected by content: torch >= 1.6 zip, legacy torch, safetensors. */
+/** Options of ov3d_convert. Obtain with ov3d_convert_default_params(). */
+typedef struct ov3d_convert_params {
+    uint32_t struct_size;        /**< sizeof(ov3d_convert_params) */
+    int32_t strip_prefixes;      /**< non-zero: drop the `module.` / `net3d.` key prefixes (default 0) */
+    int32_t verify_crc;          /**< non-zero: check zip CRC-32s (default 1) */
+    int32_t n_threads;           /**< threads for CRC checks; 0 = process default */
+    double voxel_size;           /**< metres, recorded as ov3d.voxel_size; 0 = not recorded */
+    const char *architecture;    /**< recorded as ov3d.architecture; NULL = inferred from keys/shapes */
+    const char *const *labels;   /**< optional label set (UTF-8), recorded as ov3d.label_set; NULL = none */
+    size_t n_labels;             /**< number of entries in labels */
+} ov3d_convert_params;
+/** Default convert options (struct_size filled, verify_crc = 1). Thread-safe. */
+ov3d_convert_params ov3d_convert_default_params(void);
+/** Converts a checkpoint (torch zip, legacy torch or safetensors) at `in_path` to a safetensors
+ *  file at `out_path` (written atomically) with ov3d metadata: ov3d.format_version,
+ *  ov3d.architecture and ov3d.heads (inferred for MinkUNet checkpoints), optional label set and
+ *  voxel size, plus the checkpoint's scalar entries (epoch, best_iou). Tensors are copied bit for
+ *  bit. `params` may be NULL (defaults). Strings are borrowed for the call. Thread-safe. */
+int32_t ov3d_convert(const char *in_path, const char *out_path, const ov3d_convert_params *params);
+/** An opened checkpoint: its tensors (name, dtype, shape, values) and metadata. Immutable; may
+ *  be used by several threads at once. */
+typedef struct ov3d_checkpoint ov3d_checkpoint;
+/** Opens and validates a checkpoint file of any supported format (the file is memory-mapped for
+ *  the handle's lifetime). On success `*out` receives a handle to free with
+ *  ov3d_checkpoint_free(); on failure `*out` is set to NULL. Thread-safe. */
+int32_t ov3d_checkpoint_open(const char *path, ov3d_checkpoint **out);
+/** Frees a checkpoint; NULL is a no-op. Pointers obtained from it become invalid. */
+void ov3d_checkpoint_free(ov3d_checkpoint *ckpt);
+/** Number of tensors. */
+int32_t ov3d_checkpoint_count(const ov3d_checkpoint *ckpt, size_t *out_count);
+/** Describes tensor `index` (file order, < count). Every output pointer may be NULL.
+ *  `*out_name` and `*out_dtype` ("float32", "float16", "bfloat16", "float64", "int64", "int32",
+ *  "uint8", "bool", ...) are owned by the checkpoint and valid until it is freed. `*out_rank`
+ *  receives the rank; the first min(rank, shape_capacity) dimensions go to `out_shape`. */
+int32_t ov3d_checkpoint_tensor(const ov3d_checkpoint *ckpt, size_t index, const char **out_name,
+                               const char **out_dtype, size_t *out_rank, int64_t *out_shape,
+                               size_t shape_capacity);
+/** Finds a tensor by exact name; `*out_index` receives its index. OV3D_ERR_INVALID_ARGUMENT
+ *  (with a message naming the key) when absent. */
+int32_t ov3d_checkpoint_find(const ov3d_checkpoint *ckpt, const char *name, size_t *out_index);
+/** Copies tensor `index` converted to float32 (row-major) into `out`, whose capacity in floats
+ *  must be at least the tensor's element count (checked). Integer and bool tensors are converted. */
+int32_t ov3d_checkpoint_read_f32(const ov3d_checkpoint *ckpt, size_t index, float *out, size_t out_capacity);
+/** Metadata value of `key` (e.g. "epoch", "best_iou", "ov3d.architecture"), or NULL in
+ *  `*out_value` when absent (still OV3D_OK). The string is owned by the checkpoint. */
+int32_t ov3d_checkpoint_metadata(const ov3d_checkpoint *ckpt, const char *key, const char **out_value);
+/** CUA-O3D's learned per-teacher uncertainties (the `params` [3] vector of an
+ *  awl_model/model_*.pth.tar: LSeg, DINOv2, Stable Diffusion) into `out_sigmas` (capacity >= 3).
+ *  OV3D_ERR_FORMAT if the checkpoint is not such a file. */
+int32_t ov3d_checkpoint_uncertainty_weights(const ov3d_checkpoint *ckpt, float *out_sigmas, size_t capacity);
 
 /* ==================================================================================== */
 /* Text (issue 5): CLIP tokenizer, text encoder, vocabularies                            */

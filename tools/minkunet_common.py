@@ -209,9 +209,60 @@ def seeded_state_dict(a, seed=20261122, prefix="net3d."):
     return sd
 
 
+def load_state_dict(path):
+    """safetensors -> {key: np.ndarray}; strips a leading `module.`."""
+    from safetensors.numpy import load_file
+    sd = load_file(path)
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()}
+
+
+def arch_from_state_dict(sd, prefix="net3d."):
+    """Read the MinkUNet variant and widths from key names and shapes (BasicBlock family)."""
+    W = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+    conv0 = W["conv0p1s1.kernel"]
+    in_ch, init_dim = int(conv0.shape[1]), int(conv0.shape[2])
+    layers, planes = [], []
+    for b in range(1, 9):
+        n = 0
+        while f"block{b}.{n}.conv1.kernel" in W:
+            n += 1
+        if n == 0:
+            raise ValueError(f"no block{b}.0.conv1.kernel in the state dict")
+        layers.append(n)
+        planes.append(int(W[f"block{b}.0.conv2.kernel"].shape[2]))
+    heads = [(k[:-len(".kernel")], int(v.shape[-1])) for k, v in W.items()
+             if k.startswith("final") and k.endswith(".kernel")]
+    order = {"final": 0, "final_dinov2": 1, "final_sd": 2}
+    heads.sort(key=lambda h: (order.get(h[0], 9), h[0]))
+    return Arch("MinkUNet(from state dict)", layers, planes, init_dim, in_ch, heads)
+
+
 def save_safetensors(path, sd, metadata=None):
-    from safetensors.numpy import save_file
-    save_file({k: np.ascontiguousarray(v) for k, v in sd.items()}, path, metadata=metadata)
+    """Deterministic safetensors writer (the safetensors package orders its JSON header from a
+    hash map, so its bytes vary between runs): keys in sorted order, header padded with spaces to
+    a multiple of 8. The result is read back with the safetensors package to check it."""
+    import json
+    names = {np.dtype("<f4"): "F32", np.dtype("<i8"): "I64", np.dtype("<i4"): "I32"}
+    header, blobs, off = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {k: str(metadata[k]) for k in sorted(metadata)}
+    for k in sorted(sd):
+        a = np.array(sd[k], order="C")        # (ascontiguousarray would turn 0-d into 1-d)
+        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        header[k] = {"dtype": names[a.dtype.newbyteorder("<")], "shape": list(a.shape),
+                     "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    from safetensors.numpy import load_file
+    back = load_file(path)
+    assert sorted(back) == sorted(sd) and all(np.array_equal(back[k], np.asarray(sd[k])) for k in sd)
 
 
 def bytes_digest(arr):

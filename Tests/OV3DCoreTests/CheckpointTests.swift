@@ -226,7 +226,7 @@ enum CKFix {
     /// ≥ 10,000 random mutations of a valid checkpoint: every load ends in a value or an error, never a crash.
     @Test func fuzzMutations() throws {
         let b = try CKFix.bytes("cua_awl.pth.tar")
-        var rng = SplitMix(seed: 0x0D3D)
+        var rng = SplitMix64(seed: 0x0D3D)
         var errors = 0, loaded = 0
         let n = 12_000
         for i in 0..<n {
@@ -256,14 +256,3 @@ enum CKFix {
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

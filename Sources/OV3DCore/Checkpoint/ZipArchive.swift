@@ -224,7 +224,7 @@ public struct ZipArchive: Sendable {
             }
             return c
         }
-        let parts = b.count >= (8 << 20) ? max(1, threads) : 1
+        let parts = b.count >= (1 << 20) ? max(1, min(threads, b.count >> 19)) : 1
         if parts == 1 { return UInt32(truncatingIfNeeded: run(base, b.count)) }
         let step = (b.count + parts - 1) / parts
         var crcs = [UInt](repeating: 0, count: parts)

@@ -74,8 +74,8 @@ public final class MinkUNet: @unchecked Sendable {
         public var rows: Int
         /// 2 · Σ pairs · cin · cout over every convolution (the FLOP count of the forward).
         public var flops: Double
-        /// Pair counts per offset of every kernel map of the forward ("k3 2->2": [...]).
-        public var pairCounts: [(String, [Int])]
+        /// Pair counts per offset of every kernel map of the forward (`CoordinateManager.pairCounts`).
+        public var pairCounts: [String: [Int]]
     }
 
     /// Runs the network on unique voxel coordinates (x y z per row) with `inChannels` input
@@ -88,7 +88,20 @@ public final class MinkUNet: @unchecked Sendable {
                     "input features hold \(features.count) values, expected \(n) × \(spec.inChannels)")
         let selected = headSelection ?? Array(heads.indices)
         for h in selected { try require(h >= 0 && h < heads.count, "head index \(h) out of range 0..<\(heads.count)") }
-        let input = try CoordinateMap(unique: coords)
+        // Run in Morton order (cache locality of gathers); results are permuted back at the end.
+        for r in 0..<n {
+            try require(CoordinateKey.inRange(coords[3 * r], coords[3 * r + 1], coords[3 * r + 2]),
+                        "voxel coordinate (\(coords[3 * r]), \(coords[3 * r + 1]), \(coords[3 * r + 2])) of row \(r) is beyond ±2^20")
+        }
+        let order = SpatialOrder.morton(coords)
+        var sortedCoords = [Int32](repeating: 0, count: 3 * n)
+        for (i, r) in order.enumerated() {
+            for a in 0..<3 { sortedCoords[3 * i + a] = coords[3 * Int(r) + a] }
+        }
+        let input: CoordinateMap
+        do { input = try CoordinateMap(unique: sortedCoords) } catch let e as OV3DError {
+            throw OV3DError(e.status, e.message + " (rows in spatial order)")
+        }
         let cm = CoordinateManager(input: input, threads: threads)
         var flops = 0.0
         let blockCount: Int = spec.layers.reduce(0, +)
@@ -131,7 +144,10 @@ public final class MinkUNet: @unchecked Sendable {
 
         // Encoder.
         let x0 = try workspace.matrix(rows: n, cols: spec.inChannels)
-        features.withUnsafeBufferPointer { x0.data.update(from: $0.baseAddress!, count: features.count) }
+        let cin = spec.inChannels
+        features.withUnsafeBufferPointer { f in
+            for (i, r) in order.enumerated() { (x0.data + i * cin).update(from: f.baseAddress! + Int(r) * cin, count: cin) }
+        }
         let p1 = try conv(x0, stem, try cm.kernelMap(kernelSize: 5, inStride: 1, stride: 1))
         workspace.recycle(x0)
         Elementwise.relu(p1, threads: threads)
@@ -165,11 +181,16 @@ public final class MinkUNet: @unchecked Sendable {
         var outs = [[Float]]()
         for h in selected {
             let y = try conv(x, heads[h], id)
-            outs.append(y.toArray())
+            let d = y.cols
+            var o = [Float](repeating: 0, count: n * d)
+            o.withUnsafeMutableBufferPointer { ob in
+                for (i, r) in order.enumerated() { (ob.baseAddress! + Int(r) * d).update(from: y.data + i * d, count: d) }
+            }
+            outs.append(o)
             workspace.recycle(y)
         }
         workspace.recycle(x)
         try tick("heads")
-        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCountSummary)
+        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCounts)
     }
 }

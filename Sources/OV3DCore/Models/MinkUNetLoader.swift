@@ -3,7 +3,7 @@ extension MinkUNet {
     /// Reads the state dict of a checkpoint file. The one place that picks the reader, so
     /// switching to the torch/pickle-aware `CheckpointReader` (issue 4) is a one-line change.
     public static func readStateDict(path: String) throws -> StateDict {
-        try Safetensors.read(path: path)
+        try CheckpointReader.load(path: path)
     }
 
     /// Loads a checkpoint, infers its architecture and builds the network.

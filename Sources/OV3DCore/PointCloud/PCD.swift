@@ -88,8 +88,9 @@ public enum PCD {
         }
         let fc = find("rgb") ?? find("rgba")
         if let fc { try requireFormat(fields[fc].type.size == 4, "pcd: rgb field must have SIZE 4") }
-        let fnx = find("normal_x"), fny = find("normal_y"), fnz = find("normal_z")
-        let hasN = fnx != nil && fny != nil && fnz != nil
+        let hasN = find("normal_x") != nil && find("normal_y") != nil && find("normal_z") != nil
+        // Normals only when all three components exist.
+        let fnx = hasN ? find("normal_x") : nil, fny = hasN ? find("normal_y") : nil, fnz = hasN ? find("normal_z") : nil
         let fi = find("intensity"), fl = find("label"), fs = find("score")
 
         var cloud = PointCloud()
@@ -154,6 +155,9 @@ public enum PCD {
             let (need, o2) = n.multipliedReportingOverflow(by: step)
             try requireFormat(!o2 && usize == need, "pcd: binary_compressed holds \(usize) bytes, expected \(need)")
             try cur.need(csize)
+            // LZF expands at most ~88x (a 3-byte back reference yields 264 bytes): a larger
+            // declared size is a lie, refused before allocating.
+            try requireFormat(usize <= 96 * csize + 64, "pcd: binary_compressed declares \(usize) bytes from \(csize) compressed")
             let raw = try LZF.decompress(UnsafeRawBufferPointer(rebasing: b[cur.offset..<(cur.offset + csize)]), outputSize: usize)
             raw.withUnsafeBytes { r in
                 // Structure of arrays: each field's values for all points, one field after the other.

@@ -163,6 +163,7 @@ public enum PLY {
                 return v
             }
             var poly: [Int32] = []
+            if e.properties.isEmpty { continue }
             for r in 0..<e.count {
                 for (pi, p) in e.properties.enumerated() {
                     if let ct = p.listCount {

@@ -63,9 +63,17 @@ public final class CoordinateManager {
         return km
     }
 
-    /// Pair counts per offset of every kernel map built so far, keyed "k<K> <in>-><out>".
-    public var pairCountSummary: [(String, [Int])] {
-        kernelMaps.sorted { ($0.key.inStride, $0.key.outStride, $0.key.kernelSize) < ($1.key.inStride, $1.key.outStride, $1.key.kernelSize) }
-            .map { ("k\($0.key.kernelSize) \($0.key.inStride)->\($0.key.outStride)", $0.value.pairCounts) }
+    /// Pair counts per offset of every kernel map built so far, keyed
+    /// `s<fine stride>_k<kernel size>_<kind>` with kind `subm` (stride 1), `one` (1×1),
+    /// `down` (strided) or `up` (transposed), the naming of the reference fixtures.
+    public var pairCounts: [String: [Int]] {
+        var out = [String: [Int]]()
+        for (key, km) in kernelMaps {
+            let fine = min(key.inStride, key.outStride)
+            let kind = key.kernelSize == 1 && key.inStride == key.outStride ? "one"
+                : key.inStride == key.outStride ? "subm" : key.outStride > key.inStride ? "down" : "up"
+            out["s\(fine)_k\(key.kernelSize)_\(kind)"] = km.pairCounts
+        }
+        return out
     }
 }

@@ -1,7 +1,7 @@
 /// Which input row feeds which output row through which kernel offset (ME's "kernel map").
 ///
-/// Pairs are grouped by offset `k` (ascending); within one offset every output row occurs at most
-/// once, so a scatter over one offset is race-free (built maps are also sorted by output row).
+/// Pairs are grouped by offset `k` (ascending); within one offset they are sorted by output row
+/// and every output row occurs at most once, so a scatter over one offset is race-free.
 public struct KernelMap: Sendable {
     /// Kernel size per axis (volume `kernelSize³`).
     public let kernelSize: Int
@@ -104,10 +104,21 @@ public struct KernelMap: Sendable {
     }
 
     /// The map of the transposed convolution: the same pairs with input and output swapped
-    /// (ME builds a transposed conv's map as the regular map fine → coarse, then swaps).
+    /// (ME builds a transposed conv's map as the regular map fine → coarse, then swaps), re-sorted
+    /// by output row within each offset.
     public func transposed() -> KernelMap {
-        KernelMap(kernelSize: kernelSize, inCount: outCount, outCount: inCount, start: start,
-                  inRows: outRows, outRows: inRows, identityOffset: identityOffset)
+        var ins = outRows, outs = inRows
+        for k in 0..<volume {
+            let a = start[k], b = start[k + 1]
+            if b - a < 2 { continue }
+            var idx = Array(a..<b)
+            idx.sort { outs[$0] < outs[$1] }
+            let o2 = idx.map { outs[$0] }, i2 = idx.map { ins[$0] }
+            outs.replaceSubrange(a..<b, with: o2)
+            ins.replaceSubrange(a..<b, with: i2)
+        }
+        return KernelMap(kernelSize: kernelSize, inCount: outCount, outCount: inCount, start: start,
+                         inRows: ins, outRows: outs, identityOffset: identityOffset)
     }
 
     /// The 1×1 (stride 1) map: every row to itself.

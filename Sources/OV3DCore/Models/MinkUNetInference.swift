@@ -1,0 +1,89 @@
+/// End-to-end inference: points → voxels → network → per-point features, and voxel coordinates
+/// (optionally with a batch column) → per-row features.
+extension MinkUNet {
+    /// Output of `run(points:...)`: the voxelisation and the per-voxel head outputs.
+    public struct PointResult {
+        public var voxels: Voxelizer.Result
+        public var output: Output
+        public var pointCount: Int { voxels.inverse.count }
+
+        /// Per-point features of selected head `h` (`pointCount × dim`), rows through the inverse map,
+        /// optionally L2-normalised.
+        public func pointFeatures(head h: Int, normalized: Bool = false, threads: Int = 1) -> [Float] {
+            let dim = output.heads[h].count / max(1, output.rows)
+            var src = output.heads[h]
+            if normalized { Elementwise.l2NormalizeRows(&src, cols: dim, threads: threads) }
+            var out = [Float](repeating: 0, count: pointCount * dim)
+            src.withUnsafeBufferPointer { s in
+                out.withUnsafeMutableBufferPointer { o in
+                    for (p, r) in voxels.inverse.enumerated() {
+                        (o.baseAddress! + p * dim).update(from: s.baseAddress! + Int(r) * dim, count: dim)
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// Voxelises `positions` (x y z per point) at `voxelSize` and runs the network with
+    /// constant-one input features (OpenScene's `input_color: False`).
+    public func run(points positions: [Float], voxelSize: Double, augmentation: Voxelizer.Augmentation? = nil,
+                    headSelection: [Int]? = nil, threads: Int, workspace: Workspace,
+                    progress: Progress = .none) throws -> PointResult {
+        let vox = try Voxelizer.voxelize(positions: positions, voxelSize: voxelSize, augmentation: augmentation)
+        try progress.report(0, "voxelized")
+        let ones = [Float](repeating: 1, count: vox.voxelCount * spec.inChannels)
+        let out = try forward(coords: vox.coords, features: ones, headSelection: headSelection, threads: threads,
+                              workspace: workspace, progress: progress)
+        return PointResult(voxels: vox, output: out)
+    }
+
+    /// Runs the network on unique integer voxel coordinates, `columns` = 3 (x y z) or 4
+    /// (batch x y z: each batch runs separately, as in ME where batches never interact).
+    /// `features` (rows × inChannels) defaults to ones. Output rows follow the input rows.
+    public func run(voxelCoords: [Int32], columns: Int, features: [Float]? = nil, headSelection: [Int]? = nil,
+                    threads: Int, workspace: Workspace, progress: Progress = .none) throws -> Output {
+        try require(columns == 3 || columns == 4, "voxel coordinates must have 3 (x y z) or 4 (batch x y z) columns, got \(columns)")
+        try require(!voxelCoords.isEmpty && voxelCoords.count % columns == 0, "voxel coordinates are empty or not \(columns) per row")
+        let n = voxelCoords.count / columns
+        let cin = spec.inChannels
+        let feats = features ?? [Float](repeating: 1, count: n * cin)
+        try require(feats.count == n * cin, "input features hold \(feats.count) values, expected \(n) × \(cin)")
+        if columns == 3 {
+            return try forward(coords: voxelCoords, features: feats, headSelection: headSelection, threads: threads,
+                               workspace: workspace, progress: progress)
+        }
+        // Group rows by batch (first-occurrence order), run each, scatter back to input order.
+        var groups = [Int32: [Int]]()
+        var order = [Int32]()
+        for r in 0..<n {
+            let b = voxelCoords[4 * r]
+            if groups[b] == nil { order.append(b) }
+            groups[b, default: []].append(r)
+        }
+        var result: Output? = nil
+        for b in order {
+            let rows = groups[b]!
+            var c = [Int32](), f = [Float]()
+            c.reserveCapacity(3 * rows.count); f.reserveCapacity(cin * rows.count)
+            for r in rows {
+                c += voxelCoords[(4 * r + 1)..<(4 * r + 4)]
+                f += feats[(r * cin)..<(r * cin + cin)]
+            }
+            let o = try forward(coords: c, features: f, headSelection: headSelection, threads: threads,
+                                workspace: workspace, progress: progress)
+            if result == nil {
+                result = Output(heads: o.heads.map { [Float](repeating: 0, count: n * $0.count / max(1, o.rows)) },
+                                headIndices: o.headIndices, rows: n, flops: 0, pairCounts: o.pairCounts)
+            }
+            result!.flops += o.flops
+            for h in 0..<o.heads.count {
+                let dim = o.heads[h].count / max(1, o.rows)
+                for (i, r) in rows.enumerated() {
+                    result!.heads[h].replaceSubrange((r * dim)..<(r * dim + dim), with: o.heads[h][(i * dim)..<(i * dim + dim)])
+                }
+            }
+        }
+        return result!
+    }
+}
