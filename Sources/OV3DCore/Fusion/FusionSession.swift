@@ -19,6 +19,8 @@
 /// Result: `fused = sum / count` (float32) where `count > 0`, zeros elsewhere; `mask = count > 0`.
 public final class FusionSession: @unchecked Sendable {
     public let params: FusionParams
+    /// Largest `N × C` accepted (2^31 float sums = 8 GiB), so a huge request is an error, not a failed allocation.
+    public static let maxElements = 1 << 31
     public let pointCount: Int
     /// Feature channels, fixed by the first frame (or `init(featureDim:)`); 0 until known.
     public private(set) var featureDim: Int
@@ -36,7 +38,7 @@ public final class FusionSession: @unchecked Sendable {
         let n = positions.count / 3
         try require(n > 0, "fusion: no points")
         let (total, overflow) = n.multipliedReportingOverflow(by: max(featureDim, 1))
-        try require(!overflow && total <= 1 << 34, "fusion: \(n) points × \(featureDim) channels is too large")
+        try require(!overflow && total <= FusionSession.maxElements, "fusion: \(n) points × \(featureDim) channels exceeds \(FusionSession.maxElements) sums")
         self.params = params
         self.pointCount = n
         self.featureDim = featureDim
@@ -54,7 +56,7 @@ public final class FusionSession: @unchecked Sendable {
     private func checkFrame(_ f: FusionFrame) throws {
         if featureDim == 0 {
             let (total, overflow) = pointCount.multipliedReportingOverflow(by: f.featureChannels)
-            try require(!overflow && total <= 1 << 34, "fusion: \(pointCount) points × \(f.featureChannels) channels is too large")
+            try require(!overflow && total <= FusionSession.maxElements, "fusion: \(pointCount) points × \(f.featureChannels) channels exceeds \(FusionSession.maxElements) sums")
         } else {
             try require(f.featureChannels == featureDim,
                         "fusion: frame has \(f.featureChannels) feature channels, the session has \(featureDim)")
