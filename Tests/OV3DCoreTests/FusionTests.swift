@@ -16,6 +16,27 @@ enum FusionFixture {
         var channels: Int
         var rowStride: Int
         var params: FusionParams
+        /// Absolute paths of the depth PNGs (in ../shared/data).
+        var depthPaths: [String]
+
+        /// Writes float16 feature maps and a manifest (absolute depth paths) into `dir`; returns its path.
+        func writeManifest(in dir: String) throws -> String {
+            var entries: [[String: Any]] = []
+            for (i, f) in frames.enumerated() {
+                let half = try f.features.floats().map { floatToHalf($0) }.withUnsafeBytes {
+                    try Tensor(dtype: .float16, shape: f.features.shape, bytes: $0)
+                }
+                try NPY.write(half, path: dir + "/f\(i).npy")
+                let p = f.pose.cameraToWorld, k = f.intrinsics
+                entries.append(["depth": depthPaths[i], "features": "f\(i).npy",
+                                "intrinsics": [[k.fx, 0, k.cx], [0, k.fy, k.cy], [0, 0, 1]],
+                                "pose": (0..<4).map { r in (0..<4).map { p[4 * r + $0] } }])
+            }
+            let path = dir + "/manifest.json"
+            try JSONSerialization.data(withJSONObject: ["depth_scale": params.depthScale, "frames": entries] as [String: Any])
+                .write(to: URL(fileURLWithPath: path))
+            return path
+        }
     }
 
     static func doubles(_ t: Tensor) -> [Double] {
@@ -94,7 +115,8 @@ enum FusionFixture {
             fusedRowSum: doubles(try NPY.read(path: dir + "/fused_rowsum.npy")),
             channels: c, rowStride: meta["row_stride"] as! Int,
             params: FusionParams(visibilityThreshold: meta["visibility_threshold"] as! Double,
-                                 cutBound: meta["cut_bound"] as! Int, depthScale: meta["depth_scale"] as! Double))
+                                 cutBound: meta["cut_bound"] as! Int, depthScale: meta["depth_scale"] as! Double),
+            depthPaths: depthPaths.map { base + "/" + $0 })
     }
 }
 
@@ -167,23 +189,10 @@ enum FusionFixture {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ov3d-fusion-\(getpid())")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let shared = TestPaths.shared("scannet_frames_scene0378_00")!
-        var frames: [[String: Any]] = []
-        for (i, f) in ds.frames.enumerated() {
-            // Store float16 features for the batch run (the values are exact in float16).
-            let half = try Tensor(dtype: .float16, shape: f.features.shape,
-                                  bytes: f.features.floats().map { floatToHalf($0) }.withUnsafeBytes { Array($0) }.withUnsafeBytes { $0 })
-            try NPY.write(half, path: tmp.path + "/f\(i).npy")
-            let p = f.pose.cameraToWorld, k = f.intrinsics
-            frames.append(["depth": shared + String(format: "/depth/frame_%05d.png", i), "features": "f\(i).npy",
-                           "intrinsics": [[k.fx, 0, k.cx], [0, k.fy, k.cy], [0, 0, 1]],
-                           "pose": (0..<4).map { r in (0..<4).map { p[4 * r + $0] } }])
-        }
-        let manifest = ["depth_scale": 1000, "frames": frames] as [String: Any]
-        try JSONSerialization.data(withJSONObject: manifest).write(to: tmp.appendingPathComponent("m.json"))
+        let manifest = try ds.writeManifest(in: tmp.path)
         var bp = ds.params
         bp.threads = 2
-        let batch = try MultiViewFusion.fuse(positions: ds.points, manifestPath: tmp.path + "/m.json", params: bp)
+        let batch = try MultiViewFusion.fuse(positions: ds.points, manifestPath: manifest, params: bp)
 
         var op = ds.params
         op.threads = 1
@@ -276,5 +285,16 @@ enum FusionFixture {
         }
         let ok = try Tensor([Float](repeating: 65504, count: 12), shape: [2, 2, 3])
         #expect(try FusionFrame(depthWidth: 4, depthHeight: 3, depth: [UInt16](repeating: 0, count: 12), intrinsics: intr, pose: pose, features: ok).featureChannels == 3)
+    }
+}
+
+@Suite struct RoundingTests {
+    @Test func roundHalfEvenMatchesTheLibrary() {
+        var xs: [Double] = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 319.5, 320.5, 639.49999999999994, 1e15 + 0.5, -3e15, 2.25e15 + 0.5, 1e300, -0.0, 4.5e15]
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<100_000 { xs.append(Double.random(in: -2000...2000, using: &g)) }
+        for _ in 0..<1000 { xs.append(Double(Int.random(in: -5000...5000, using: &g)) + 0.5) }
+        for x in xs { #expect(Projector.roundHalfEven(x) == x.rounded(.toNearestOrEven), "\(x)") }
+        #expect(Projector.roundHalfEven(.nan).isNaN)
     }
 }
