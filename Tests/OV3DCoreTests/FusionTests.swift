@@ -234,7 +234,8 @@ enum FusionFixture {
         #expect(s.retainedBytes == bytes)
         #expect(s.frameCount == 1 + ds.frames.count + 100)
         print("fusion memory: session \(bytes) bytes; RSS \(rss0) -> \(rss1) after 100 more frames")
-        #expect(rss1 - rss0 < 8 << 20)
+        // RSS is only reported: other suites run concurrently in this process, so a process-wide
+        // measure cannot be asserted; the session's own retained bytes above are exact.
     }
 
     func residentBytes() -> Int {

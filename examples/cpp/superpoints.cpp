@@ -3,8 +3,11 @@
 //   ./a.out Tests/Fixtures/superpoints/room_noisy.ply
 #include "ov3d.hpp"
 #include <cstdio>
+#ifndef OV3D_EXAMPLE_MESH
+#define OV3D_EXAMPLE_MESH "Tests/Fixtures/superpoints/room_noisy.ply"
+#endif
 int main(int argc, char **argv) {
-    auto c = ov3d::Cloud::load(argv[1]);
+    auto c = ov3d::Cloud::load(argc > 1 ? argv[1] : OV3D_EXAMPLE_MESH);
     auto [ids, k] = ov3d::superpoints(c);
     std::vector<float> xyz(c.positions(), c.positions() + 3 * c.size());
     auto pooled = ov3d::superpoints_mean_pool(ids, k, xyz, 3);
