@@ -183,7 +183,7 @@ import Testing
 /// results, never a crash inside PCL.
 @Suite struct SuperpointParamFuzzTests {
     @Test func randomParameters() {
-        var rng = PCSplitMix(9)
+        var rng = SplitMix64(seed: 9)
         var c = PointCloud()
         for i in 0..<400 {
             let a = Float(i % 20) * 0.05, b = Float(i / 20) * 0.05
