@@ -218,8 +218,10 @@ enum FusionFixture {
         #expect(feats == snap.features && mask == snap.mask)
     }
 
-    /// Memory does not grow with the number of frames: the session's buffers are constant and
-    /// the process RSS stays flat while 100 more frames are fused.
+    /// Memory does not grow with the number of frames: the session's buffers are constant, it
+    /// keeps no reference to a frame after add_frame, and the process RSS stays flat while 200
+    /// more frames are fused (retaining them would add ~216 MB; the bound leaves room for suites
+    /// running concurrently in this process).
     @Test func memoryBoundedByRunningSums() throws {
         guard let ds = try FusionFixture.load("7scenes_redkitchen") else { return }
         let s = try FusionSession(positions: ds.points, params: ds.params)
@@ -227,13 +229,26 @@ enum FusionFixture {
         let bytes = s.retainedBytes
         let exact = ds.points.count * 4 + (ds.points.count / 3) * (ds.channels * 4 + 4)
         #expect(bytes >= exact && bytes <= exact + 256) // array capacities round up a little
+        // The frame's feature storage is released as soon as the caller drops the frame.
+        final class Flag: @unchecked Sendable { var released = false }
+        let flag = Flag()
+        do {
+            let f0 = ds.frames[1]
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: f0.features.byteCount, alignment: 64)
+            raw.copyMemory(from: f0.features.bytes.baseAddress!, byteCount: f0.features.byteCount)
+            let storage = ByteStorage(base: raw, count: f0.features.byteCount) { raw.deallocate(); flag.released = true }
+            let t = try Tensor(dtype: f0.features.dtype, shape: f0.features.shape, storage: storage)
+            try s.addFrame(try FusionFrame(depthWidth: f0.depthWidth, depthHeight: f0.depthHeight, depth: f0.depth,
+                                           intrinsics: f0.intrinsics, pose: f0.pose, features: t))
+        }
+        #expect(flag.released, "the session kept a reference to a frame's feature map")
         for f in ds.frames { try s.addFrame(f) }
         let rss0 = residentBytes()
-        for _ in 0..<4 { for f in ds.frames.prefix(25) { try s.addFrame(f) } }
+        for _ in 0..<8 { for f in ds.frames.prefix(25) { try s.addFrame(f) } }
         let rss1 = residentBytes()
         #expect(s.retainedBytes == bytes)
-        #expect(s.frameCount == 1 + ds.frames.count + 100)
-        print("fusion memory: session \(bytes) bytes; RSS \(rss0) -> \(rss1) after 100 more frames")
+        #expect(s.frameCount == 2 + ds.frames.count + 200)
+        print("fusion memory: session \(bytes) bytes; RSS \(rss0) -> \(rss1) after 200 more frames")
         // RSS is only reported: other suites run concurrently in this process, so a process-wide
         // measure cannot be asserted; the session's own retained bytes above are exact.
     }
