@@ -787,7 +787,7 @@ int32_t ov3d_ensemble_labels(int32_t mode, const float *features_3d, const float
 /** Superpoint refinement in place: every point with segments[i] >= 0 takes the majority label
  *  of its superpoint (ties: smallest label); labels < 0 or equal to `abstain` (e.g. 256) do not
  *  vote. Thread-safe for distinct buffers. */
-int32_t ov3d_superpoint_vote(int32_t *labels, const int32_t *segments, size_t n_points, int32_t abstain);
+int32_t ov3d_superpoints_refine_labels(int32_t *labels, const int32_t *segments, size_t n_points, int32_t abstain);
 
 /* ---- Evaluation (confusion matrix, mIoU, mAcc) ----------------------------------------- */
 

@@ -100,8 +100,8 @@ import Testing
     @Test func superpointVote() throws {
         let labels: [Int32] = [1, 1, 2, 256, 3, 3, 4, 7, 5]
         let segs: [Int32] = [10, 10, 10, 10, 20, 20, 20, -1, 30]
-        #expect(try SuperpointVote.refine(labels: labels, segments: segs) == [1, 1, 1, 1, 3, 3, 3, 7, 5])
-        #expect(try SuperpointVote.refine(labels: [2, 1], segments: [0, 0]) == [1, 1]) // tie → smallest
-        #expect(throws: OV3DError.self) { try SuperpointVote.refine(labels: [1], segments: []) }
+        #expect(try SuperpointOps.refine(labels: labels, segments: segs) == [1, 1, 1, 1, 3, 3, 3, 7, 5])
+        #expect(try SuperpointOps.refine(labels: [2, 1], segments: [0, 0]) == [1, 1]) // tie → smallest
+        #expect(throws: OV3DError.self) { try SuperpointOps.refine(labels: [1], segments: []) }
     }
 }

@@ -114,7 +114,7 @@ import Testing
         #expect(OV3DCAPI.ov3d_capability_from_masks([1, 1, 0], [0, 1, 1], 3, [0], [1], 1, 1, 2, -1, &table, 2) == 0)
         #expect(table == [0, 1.0 / 3])
         var labels: [Int32] = [1, 2, 2]
-        #expect(OV3DCAPI.ov3d_superpoint_vote(&labels, [5, 5, 5], 3, 256) == 0 && labels == [2, 2, 2])
+        #expect(OV3DCAPI.ov3d_superpoints_refine_labels(&labels, [5, 5, 5], 3, 256) == 0 && labels == [2, 2, 2])
         var el = [Int32](repeating: 0, count: 1)
         #expect(OV3DCAPI.ov3d_ensemble_labels(3, [0, 0, 1], [0, 3, 0], nil, 1, 3, vocab, 3, &el, 1) == 0 && el == [1])
     }

@@ -46,7 +46,7 @@ signature("ov3d_teacher_fusion_default_params", TeacherFusionParams, [])
 signature("ov3d_teacher_fusion", _i32, [_vp, _sz, _sz, _sz, _vp, _sz, _vp, ctypes.POINTER(TeacherFusionParams), _vp, _sz, _vp, _sz])
 signature("ov3d_capability_from_masks", _i32, [_vp, _vp, _sz, _vp, _vp, _sz, _sz, _sz, _i32, _vp, _sz])
 signature("ov3d_ensemble_labels", _i32, [_i32, _vp, _vp, _vp, _sz, _sz, _vp, _sz, _vp, _sz])
-signature("ov3d_superpoint_vote", _i32, [_vp, _vp, _sz, _i32])
+signature("ov3d_superpoints_refine_labels", _i32, [_vp, _vp, _sz, _i32])
 signature("ov3d_evaluate", _i32, [_vp, _vp, _sz, _i32, _i32, _i32, ctypes.POINTER(EvalResult), _vp, _vp, _sz])
 
 METHODS = {"capability": 0, "mean": 1, "max_similarity": 2, "linear": 2}
@@ -144,10 +144,10 @@ def ensemble_labels(mode, vocabulary, features_3d=None, features_2d=None, mask_2
     return out
 
 
-def superpoint_vote(labels, segments, abstain=256):
+def superpoint_refine(labels, segments, abstain=256):
     out = np.array(as_array(labels, np.int32, "labels", ndim=1))
     s = as_array(segments, np.int32, "segments", ndim=1)
-    check(lib().ov3d_superpoint_vote(out.ctypes.data, s.ctypes.data, out.size, int(abstain)))
+    check(lib().ov3d_superpoints_refine_labels(out.ctypes.data, s.ctypes.data, out.size, int(abstain)))
     return out
 
 
