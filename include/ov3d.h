@@ -291,7 +291,8 @@ int32_t ov3d_superpoints_compute(const ov3d_cloud *cloud, const ov3d_superpoint_
                                  int32_t *ids_out, size_t ids_capacity, int32_t *n_segments_out);
 
 /** Mean of each segment's point features: features n_points x dim (row-major), out
- *  n_segments x dim (capacity in floats). ids in -1..n_segments-1 (-1 ignored). Thread-safe. */
+ *  n_segments x dim (capacity in floats). ids in -1..n_segments-1 (-1 ignored). In all the
+ *  superpoint operations 0 <= n_segments <= n_points. Thread-safe. */
 int32_t ov3d_superpoints_mean_pool(const int32_t *ids, size_t n_points, int32_t n_segments,
                                    const float *features, size_t dim, float *out, size_t out_capacity);
 
@@ -571,9 +572,11 @@ typedef struct ov3d_text_encode_params {
                                       OpenScene's fp16 CLIP output (default 0) */
     const char *prompt_template; /**< e.g. "a {} in a scene" ({} = the text); NULL = bare text
                                       (default). Borrowed for the call. */
+    int32_t use_cache;           /**< non-zero: answer from / fill the encoder's embedding cache
+                                      (default 1); 0 always runs the model (benchmarks) */
 } ov3d_text_encode_params;
 
-/** Defaults: n_threads 0, normalize 1, round_fp16 0, prompt_template NULL. Thread-safe. */
+/** Defaults: n_threads 0, normalize 1, round_fp16 0, prompt_template NULL, use_cache 1. Thread-safe. */
 ov3d_text_encode_params ov3d_text_encode_default_params(void);
 
 /** Encodes `n_texts` (1...65536) UTF-8 strings into `out` (row-major n_texts x dim floats;

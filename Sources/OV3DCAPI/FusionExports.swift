@@ -14,8 +14,9 @@ final class FusionBox: HandleBox {
     }
 }
 
-/// Largest element count accepted for one caller buffer (2^34 elements).
-let maxBufferElements = 1 << 34
+/// Largest element count accepted for one caller buffer (2^31 elements; inputs are copied, so
+/// this also bounds the library's allocations).
+let maxBufferElements = 1 << 31
 
 /// `a * b` (and optional `* c`) as Int, or an invalidArgument error on overflow / above the limit.
 func checkedCount(_ name: String, _ factors: Int...) throws -> Int {

@@ -61,6 +61,7 @@ private func readEncodeParams(_ p: UnsafePointer<ov3d_text_encode_params>?) thro
     try require(params.n_threads >= 0 && params.n_threads <= 256, "n_threads must be 0...256, got \(params.n_threads)")
     var o = TextEncodeOptions(normalize: params.normalize != 0, roundToHalf: params.round_fp16 != 0,
                               threads: applyThreads(params.n_threads))
+    o.useCache = params.use_cache != 0
     if let t = params.prompt_template {
         o.template = try cString(t, name: "prompt_template", maxBytes: 4096)
     }
@@ -76,7 +77,7 @@ public func ov3d_text_encoder_default_params() -> ov3d_text_encoder_params {
 @_cdecl("ov3d_text_encode_default_params")
 public func ov3d_text_encode_default_params() -> ov3d_text_encode_params {
     ov3d_text_encode_params(struct_size: UInt32(MemoryLayout<ov3d_text_encode_params>.size), n_threads: 0,
-                            normalize: 1, round_fp16: 0, prompt_template: nil)
+                            normalize: 1, round_fp16: 0, prompt_template: nil, use_cache: 1)
 }
 
 @_cdecl("ov3d_text_encoder_load")

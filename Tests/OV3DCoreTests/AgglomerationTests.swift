@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import OV3DCore
 
@@ -63,6 +64,22 @@ import Testing
         #expect(throws: OV3DError.self) { try b.add(teacher: 2, cls: 0, pseudoGroundTruth: [1], teacherMask: [1]) }
         #expect(throws: OV3DError.self) { try b.add(teacher: 0, cls: 0, pseudoGroundTruth: [1], teacherMask: [1, 0]) }
         #expect(throws: OV3DError.self) { try CapabilityTable(rows: [[0.1, -1, 0]]) }
+    }
+
+    /// SAS stores one length-K float vector per teacher (`capability/{lseg,seem}_miou.npy`).
+    @Test func capabilityTableFromFiles() throws {
+        let dir = NSTemporaryDirectory() + "ov3d-cap-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try NPY.write([0.8, 0.5, 0.2], shape: [3], path: dir + "/lseg_miou.npy")
+        try NPY.write([0.4, 0.6, 0.9], shape: [3], path: dir + "/seem_miou.npy")
+        try NPY.write([0.4, 0.6, 0.9, 0.1, 0.2, 0.3], shape: [2, 3], path: dir + "/both.npy")
+        let t = try CapabilityTable.load(paths: [dir + "/lseg_miou.npy", dir + "/seem_miou.npy"])
+        #expect(t.teachers == 2 && t.classes == 3 && t[1, 2] == 0.9)
+        #expect(try CapabilityTable.load(paths: [dir + "/both.npy"]).values == [0.4, 0.6, 0.9, 0.1, 0.2, 0.3])
+        try NPY.write([0.1, 0.2], shape: [2], path: dir + "/short.npy")
+        #expect(throws: OV3DError.self) { try CapabilityTable.load(paths: [dir + "/lseg_miou.npy", dir + "/short.npy"]) }
+        #expect(throws: OV3DError.self) { try CapabilityTable.load(paths: [dir + "/missing.npy"]) }
     }
 
     @Test func ensembleModes() throws {

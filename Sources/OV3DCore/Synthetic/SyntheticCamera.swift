@@ -86,8 +86,8 @@ extension SyntheticRoom {
 }
 
 /// A simulated 2D open-vocabulary teacher: for each pixel it outputs the text embedding of the
-/// class it *believes* it sees, plus noise. `confusion[c]` is the probability that it reports
-/// the true class c correctly (else a deterministic wrong class), i.e. its per-class capability.
+/// class it *believes* it sees, plus noise. `accuracy[c]` is the probability (per frame) that it
+/// reports the true class c correctly, else it reports the one class it confuses c with.
 public struct SimulatedTeacher: Sendable {
     public var name: String
     public var accuracy: [Float]
@@ -105,11 +105,13 @@ public struct SimulatedTeacher: Sendable {
     /// object class within a frame; right with probability `accuracy[c]`).
     public func decisions(frameIndex: Int, classes: Int) -> [Int32] {
         var rng = SplitMix64(seed: seed &+ UInt64(frameIndex) &* 7919)
+        var confusion = SplitMix64(seed: seed ^ 0xC0FF_EE00)
+        // Each teacher confuses a class with one fixed other class (systematic errors, like a real
+        // 2D model mistaking cabinets for refrigerators), not with random ones.
+        let confusedWith = (0..<classes).map { c in Int32((c + 1 + Int(confusion.next() % UInt64(max(classes - 1, 1)))) % classes) }
         return (0..<classes).map { c in
             let acc = c < accuracy.count ? accuracy[c] : 1
-            let right = rng.uniform(0...1) < acc
-            let wrong = Int32((c + 1 + Int(rng.next() % UInt64(max(classes - 1, 1)))) % classes)
-            return right ? Int32(c) : wrong
+            return rng.uniform(0...1) < acc ? Int32(c) : confusedWith[c]
         }
     }
 

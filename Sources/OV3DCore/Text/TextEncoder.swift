@@ -11,6 +11,8 @@ public struct TextEncodeOptions: Sendable, Equatable {
     public var roundToHalf: Bool
     /// 0 = all cores.
     public var threads: Int
+    /// Answer from and fill the encoder's embedding cache.
+    public var useCache = true
 
     public init(template: String? = nil, normalize: Bool = true, roundToHalf: Bool = false, threads: Int = 0) {
         self.template = template
@@ -82,10 +84,14 @@ public final class TextEncoder: Sendable {
         // look up the cache; encode the misses in one batch
         var missing: [Int] = []
         var missingSet: [String: Int] = [:]
-        cache.withLock { c in
-            for (i, p) in prompts.enumerated() {
-                if let e = c[p] { out.replaceSubrange(i * d..<(i + 1) * d, with: e) } else { missing.append(i) }
+        if options.useCache {
+            cache.withLock { c in
+                for (i, p) in prompts.enumerated() {
+                    if let e = c[p] { out.replaceSubrange(i * d..<(i + 1) * d, with: e) } else { missing.append(i) }
+                }
             }
+        } else {
+            missing = Array(prompts.indices)
         }
         if !missing.isEmpty {
             var uniq: [String] = []
@@ -102,10 +108,10 @@ public final class TextEncoder: Sendable {
                 let k = missingSet[prompts[i]]!
                 out.replaceSubrange(i * d..<(i + 1) * d, with: emb[k * d..<(k + 1) * d])
             }
-            cache.withLock { c in
+            if options.useCache { cache.withLock { c in
                 if c.count + uniq.count > TextEncoder.cacheCapacity { c.removeAll(keepingCapacity: true) }
                 for (k, p) in uniq.enumerated() { c[p] = Array(emb[k * d..<(k + 1) * d]) }
-            }
+            } }
         }
         TextEncoder.postprocess(&out, dimension: d, options: options)
         return out
