@@ -321,7 +321,14 @@ enum CKFix {
         } catch let e as OV3DError {
             #expect(e.message.contains("nest"), "\(e.message)")
         }
-        // A list containing itself (via the memo) is fine to load, and the state-dict search terminates.
+        // A container inserted into itself (a reference cycle, which would leak) is refused.
+        for cyc: [UInt8] in [[0x80, 0x02, 0x5D, 0x32, 0x61, 0x2E], [0x80, 0x02, 0x5D, 0x71, 0x00, 0x28, 0x68, 0x00, 0x65, 0x2E]] {
+            var cvm = PickleMachine()
+            do {
+                _ = try cyc.withUnsafeBytes { try cvm.load($0) }
+                Issue.record("cycle accepted")
+            } catch let e as OV3DError { #expect(e.message.contains("itself"), "\(e.message)") }
+        }
         let selfRef: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x58, 0x01, 0x00, 0x00, 0x00, 0x61, 0x68, 0x00, 0x73, 0x2E]
         var vm = PickleMachine()
         #expect(throws: OV3DError.self) {

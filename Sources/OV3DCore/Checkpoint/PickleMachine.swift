@@ -135,6 +135,9 @@ public struct PickleMachine {
             guard !l.frozen else { throw OV3DError.format("pickle: list modified after being nested (not produced by torch.save)") }
             guard l.items.count + items.count <= limits.maxStack else { throw OV3DError.format("pickle: list exceeds \(limits.maxStack) items") }
             for v in items {
+                // A container can only end up inside itself by self-insertion (anything already
+                // nested is frozen), so refusing that rules out reference cycles (and their leaks).
+                if case .list(let c) = v, c === l { throw OV3DError.format("pickle: list appended to itself") }
                 let d = v.depth + 1
                 try checkDepth(d)
                 l.depth = max(l.depth, d)
@@ -157,6 +160,7 @@ public struct PickleMachine {
                 case .tuple(_, let d) where d == 1: break
                 default: throw OV3DError.format("pickle: unhashable dict key of type \(k.kindName)")
                 }
+                if case .dict(let c) = v, c === dict { throw OV3DError.format("pickle: dict inserted into itself") }
                 let d = v.depth + 1
                 try checkDepth(d)
                 dict.depth = max(dict.depth, d)
