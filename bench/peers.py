@@ -84,14 +84,34 @@ class Peers:
                 out = r.forward(self.feats)[self.h0]
             return (time.perf_counter() - t0) * 1e3, (time.process_time() - c0) * 1e3, out
 
-    def reference(self):
+    def reference(self, cache=None):
+        """float64 ME-reference output of head 0 (optionally cached in a .npy keyed by a digest
+        of weights + coordinates, since it takes tens of seconds for the full room)."""
         if self.ref is None:
             r = MEReference(self.a, self.sd, dtype=torch.float64)
             r.setup(self.coords)
-            with torch.no_grad():
-                self.ref = r.forward(self.feats)[self.h0].numpy()
             self.ref_obj = r
+            key = self.digest()
+            if cache and os.path.exists(cache) and os.path.exists(cache + ".key") and \
+                    open(cache + ".key").read().strip() == key:
+                self.ref = np.load(cache)      # (kernel maps are built lazily by flops())
+            else:
+                with torch.no_grad():
+                    self.ref = r.forward(self.feats)[self.h0].numpy()
+                if cache:
+                    np.save(cache, self.ref)
+                    with open(cache + ".key", "w") as f:
+                        f.write(key + "\n")
         return self.ref
+
+    def digest(self):
+        import hashlib
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(self.coords, dtype=np.int32).tobytes())
+        for k in sorted(self.sd):
+            h.update(k.encode())
+            h.update(np.ascontiguousarray(self.sd[k]).tobytes())
+        return h.hexdigest()
 
     def check(self, peer):
         _, _, out = self.run(peer)
@@ -170,6 +190,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--check-output", help="(Nv, D) .npy to compare against the float64 reference")
     ap.add_argument("--serve", action="store_true")
+    ap.add_argument("--ref-cache", help="cache the float64 reference output here (.npy + .key)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -188,7 +209,7 @@ def main():
     P = Peers(a, sd, coords, feats)
     log = (lambda *x: print(*x, file=sys.stderr, flush=True)) if args.serve else print
     t0 = time.perf_counter()
-    P.reference()
+    P.reference(args.ref_cache)
     flops = P.ref_obj.flops()
     log(f"input: {what}; voxels {len(coords)}; 3x3x3 occupancy {neighbour_stat(coords):.2f}; "
         f"arch layers {a.layers} planes {a.planes} heads {a.heads}; FLOPs {flops / 1e9:.1f} G; "

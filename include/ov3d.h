@@ -291,7 +291,8 @@ int32_t ov3d_superpoints_compute(const ov3d_cloud *cloud, const ov3d_superpoint_
                                  int32_t *ids_out, size_t ids_capacity, int32_t *n_segments_out);
 
 /** Mean of each segment's point features: features n_points x dim (row-major), out
- *  n_segments x dim (capacity in floats). ids in -1..n_segments-1 (-1 ignored). Thread-safe. */
+ *  n_segments x dim (capacity in floats). ids in -1..n_segments-1 (-1 ignored). In all the
+ *  superpoint operations 0 <= n_segments <= n_points. Thread-safe. */
 int32_t ov3d_superpoints_mean_pool(const int32_t *ids, size_t n_points, int32_t n_segments,
                                    const float *features, size_t dim, float *out, size_t out_capacity);
 
@@ -786,7 +787,7 @@ int32_t ov3d_ensemble_labels(int32_t mode, const float *features_3d, const float
 /** Superpoint refinement in place: every point with segments[i] >= 0 takes the majority label
  *  of its superpoint (ties: smallest label); labels < 0 or equal to `abstain` (e.g. 256) do not
  *  vote. Thread-safe for distinct buffers. */
-int32_t ov3d_superpoint_vote(int32_t *labels, const int32_t *segments, size_t n_points, int32_t abstain);
+int32_t ov3d_superpoints_refine_labels(int32_t *labels, const int32_t *segments, size_t n_points, int32_t abstain);
 
 /* ---- Evaluation (confusion matrix, mIoU, mAcc) ----------------------------------------- */
 

@@ -78,9 +78,9 @@ public func ov3d_convert(_ inPath: UnsafePointer<CChar>?, _ outPath: UnsafePoint
             o.voxelSize = p.voxel_size
         }
         if let a = p.architecture { o.architecture = try cString(a, name: "architecture", maxBytes: 64) }
+        try require(p.n_labels >= 0 && p.n_labels <= 100_000, "n_labels \(UInt(bitPattern: p.n_labels)) exceeds 100000")
         if p.n_labels > 0 {
             guard let labels = p.labels else { throw OV3DError.invalidArgument("labels is NULL but n_labels is \(p.n_labels)") }
-            try require(p.n_labels <= 100_000, "n_labels \(p.n_labels) exceeds 100000")
             o.labelSet = try (0..<Int(p.n_labels)).map { try cString(labels[$0], name: "labels[\($0)]", maxBytes: 4096) }
         }
         try CheckpointConverter.convert(input: input, output: output, options: o)

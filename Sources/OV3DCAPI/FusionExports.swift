@@ -14,8 +14,9 @@ final class FusionBox: HandleBox {
     }
 }
 
-/// Largest element count accepted for one caller buffer (2^34 elements).
-let maxBufferElements = 1 << 34
+/// Largest element count accepted for one caller buffer (2^31 elements; inputs are copied, so
+/// this also bounds the library's allocations).
+let maxBufferElements = 1 << 31
 
 /// `a * b` (and optional `* c`) as Int, or an invalidArgument error on overflow / above the limit.
 func checkedCount(_ name: String, _ factors: Int...) throws -> Int {
@@ -303,13 +304,13 @@ public func ov3d_ensemble_labels(_ mode: Int32, _ f3: UnsafePointer<Float>?, _ f
     }
 }
 
-@_cdecl("ov3d_superpoint_vote")
-public func ov3d_superpoint_vote(_ labels: UnsafeMutablePointer<Int32>?, _ segments: UnsafePointer<Int32>?,
+@_cdecl("ov3d_superpoints_refine_labels")
+public func ov3d_superpoints_refine_labels(_ labels: UnsafeMutablePointer<Int32>?, _ segments: UnsafePointer<Int32>?,
                                  _ n: Int, _ abstain: Int32) -> Int32 {
     capi {
         guard let labels, let segments else { throw OV3DError.invalidArgument("labels or segments is NULL") }
         try require(n > 0 && n <= maxBufferElements, "n_points must be 1...\(maxBufferElements), got \(n)")
-        let r = try SuperpointVote.refine(labels: Array(UnsafeBufferPointer(start: labels, count: n)),
+        let r = try SuperpointOps.refine(labels: Array(UnsafeBufferPointer(start: labels, count: n)),
                                           segments: Array(UnsafeBufferPointer(start: segments, count: n)), abstain: abstain)
         r.withUnsafeBufferPointer { labels.update(from: $0.baseAddress!, count: n) }
     }

@@ -89,7 +89,7 @@ public func ov3d_superpoints_compute(_ cloud: OpaquePointer?, _ params: UnsafePo
 /// Validates the ids array shared by the superpoint operations and wraps it.
 func readSuperpoints(_ ids: UnsafePointer<Int32>?, _ n: Int, _ k: Int32) throws -> Superpoints {
     try require(n > 0 && n <= maxPointCount, "n_points \(n) is out of range")
-    try require(k >= 0, "n_segments \(k) is negative")
+    try require(k >= 0 && Int(k) <= n, "n_segments \(k) must be in 0...n_points (\(n))")
     guard let ids else { throw OV3DError.invalidArgument("ids is NULL") }
     let s = Superpoints(ids: Array(UnsafeBufferPointer(start: ids, count: n)), count: Int(k))
     for (i, g) in s.ids.enumerated() {

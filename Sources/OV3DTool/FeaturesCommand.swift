@@ -66,7 +66,7 @@ struct FeaturesCommand: ParsableCommand {
         let h = try headIndex(model)
         let dim = model.spec.heads[h].dim
         let ws = Workspace()
-        var times = [Double]()
+        var times = [Double](), cpu = [Double]()
         var rows: [Float] = []
         var rowCount = 0
         var voxels = 0
@@ -78,9 +78,10 @@ struct FeaturesCommand: ParsableCommand {
             let pos = t.floats()
             var result: MinkUNet.PointResult?
             for _ in 0..<`repeat` {
-                let s = Date()
+                let s = Date(), c = cpuMs()
                 result = try model.run(points: pos, voxelSize: voxelSize!, headSelection: [h], threads: n, workspace: ws)
                 times.append(Date().timeIntervalSince(s) * 1000)
+                cpu.append(cpuMs() - c)
             }
             rows = result!.pointFeatures(head: 0, normalized: normalize, threads: n)
             rowCount = result!.pointCount
@@ -106,10 +107,14 @@ struct FeaturesCommand: ParsableCommand {
             }
             var out: MinkUNet.Output?
             for _ in 0..<`repeat` {
-                let s = Date()
+                let s = Date(), c0 = cpuMs()
                 out = try model.run(voxelCoords: c, columns: t.shape[1], features: feats, headSelection: [h],
                                     threads: n, workspace: ws)
                 times.append(Date().timeIntervalSince(s) * 1000)
+                cpu.append(cpuMs() - c0)
+            }
+            if ProcessInfo.processInfo.environment["OV3D_PROFILE"] != nil {
+                for (k, v) in out!.profile { FileHandle.standardError.write(Data(String(format: "%8.1f ms CPU  %@\n", v, k).utf8)) }
             }
             rows = out!.heads[0]
             if normalize { Elementwise.l2NormalizeRows(&rows, cols: dim, threads: n) }
@@ -122,9 +127,17 @@ struct FeaturesCommand: ParsableCommand {
             var ru = rusage()
             getrusage(RUSAGE_SELF.rawValue, &ru)
             let ms = times.map { String(format: "%.3f", $0) }.joined(separator: ",")
-            let stats = "{\"variant\":\"\(model.spec.variantName)\",\"threads\":\(n),\"voxels\":\(voxels),\"rows\":\(rowCount),\"flops\":\(Int(flops)),\"load_ms\":\(String(format: "%.1f", loadMs)),\"ms\":[\(ms)],\"peak_rss_mb\":\(ru.ru_maxrss / 1024),\"workspace_peak_mb\":\(ws.peakBytes >> 20)}\n"
+            let cms = cpu.map { String(format: "%.3f", $0) }.joined(separator: ",")
+            let stats = "{\"variant\":\"\(model.spec.variantName)\",\"threads\":\(n),\"voxels\":\(voxels),\"rows\":\(rowCount),\"flops\":\(Int(flops)),\"load_ms\":\(String(format: "%.1f", loadMs)),\"ms\":[\(ms)],\"cpu_ms\":[\(cms)],\"peak_rss_mb\":\(ru.ru_maxrss / 1024),\"workspace_peak_mb\":\(ws.peakBytes >> 20)}\n"
             FileHandle.standardError.write(Data(stats.utf8))
         }
+    }
+
+    /// CPU time of the process (all threads) in milliseconds.
+    func cpuMs() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1e6
     }
 
     func headIndex(_ model: MinkUNet) throws -> Int {

@@ -59,7 +59,7 @@ struct InspectCommand: ParsableCommand {
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
         func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
         func best(_ x: [Double]) -> Double { x.min()! }
-        var readT = [Double](), loadT = [Double](), lazyT = [Double](), rawT = [Double]()
+        var readT = [Double](), loadT = [Double](), lazyT = [Double](), rawT = [Double](), mallocT = [Double]()
         // Second peer: read(2) into a buffer allocated and pre-faulted once (pure copy from the page cache).
         let st = try FileIO.map(file)
         let buf = UnsafeMutableRawPointer.allocate(byteCount: max(1, st.count), alignment: 64)
@@ -85,6 +85,16 @@ struct InspectCommand: ParsableCommand {
             t = now()
             precondition(rawRead() == st.count)
             rawT.append(now() - t)
+            // Third peer: a fresh uninitialised allocation filled by read(2) (what a loader that
+            // reads the file into memory pays).
+            t = now()
+            let fresh = UnsafeMutableRawPointer.allocate(byteCount: max(1, st.count), alignment: 64)
+            let fd = open(file, O_RDONLY)
+            var got = 0
+            while fd >= 0 && got < st.count { let r = read(fd, fresh + got, st.count - got); if r <= 0 { break }; got += r }
+            if fd >= 0 { close(fd) }
+            fresh.deallocate()
+            mallocT.append(now() - t)
             t = now()
             let sd = try CheckpointReader.load(path: file)
             loadT.append(now() - t)
@@ -97,11 +107,12 @@ struct InspectCommand: ParsableCommand {
             lazyT.append(now() - t)
             if acc == 255 { print("") }
         }
-        let r = median(readT), l = median(loadT), z = median(lazyT), w = median(rawT)
+        let r = median(readT), l = median(loadT), z = median(lazyT), w = median(rawT), f = median(mallocT)
         print("file: \(file) (\(size) bytes), \(benchmark) runs, medians (min in brackets):")
         print(String(format: "  read bytes (FileIO.read)        %8.2f ms [%7.2f]  %6.2f GB/s", r * 1e3, best(readT) * 1e3, Double(size) / r * 1e-9))
         print(String(format: "  read(2) into a reused buffer    %8.2f ms [%7.2f]  %6.2f GB/s", w * 1e3, best(rawT) * 1e3, Double(size) / w * 1e-9))
-        print(String(format: "  CheckpointReader.load (CRC on)  %8.2f ms [%7.2f]  ratio %.2f vs FileIO.read, %.2f vs read(2) (min/min %.2f)", l * 1e3, best(loadT) * 1e3, l / r, l / w, best(loadT) / best(rawT)))
-        print(String(format: "  load, CRC off, pages touched    %8.2f ms [%7.2f]  ratio %.2f vs FileIO.read, %.2f vs read(2) (min/min %.2f)", z * 1e3, best(lazyT) * 1e3, z / r, z / w, best(lazyT) / best(rawT)))
+        print(String(format: "  malloc + read(2)                %8.2f ms [%7.2f]  %6.2f GB/s", f * 1e3, best(mallocT) * 1e3, Double(size) / f * 1e-9))
+        print(String(format: "  CheckpointReader.load (CRC on)  %8.2f ms [%7.2f]  ratio %.2f vs FileIO.read, %.2f vs malloc+read, %.2f vs reused-buffer read", l * 1e3, best(loadT) * 1e3, l / r, l / f, l / w))
+        print(String(format: "  load, CRC off, pages touched    %8.2f ms [%7.2f]  ratio %.2f vs FileIO.read, %.2f vs malloc+read, %.2f vs reused-buffer read", z * 1e3, best(lazyT) * 1e3, z / r, z / f, z / w))
     }
 }

@@ -41,7 +41,9 @@ struct SuperpointsCommand: ParsableCommand {
 
     func run() throws {
         do {
+            let tRead = DispatchTime.now().uptimeNanoseconds
             let loaded = try CloudFile.read(input)
+            let readMs = Double(DispatchTime.now().uptimeNanoseconds - tRead) / 1e6
             let m: SuperpointMethod
             switch method {
             case .mesh:
@@ -83,7 +85,7 @@ struct SuperpointsCommand: ParsableCommand {
                                              faces: method == .mesh ? loaded.faces : [])
             }
             if !quiet {
-                print("superpoints: \(sp.count) segments over \(sp.ids.count) points (\(method.rawValue), \(String(format: "%.1f", ms)) ms)")
+                print("superpoints: \(sp.count) segments over \(sp.ids.count) points (\(method.rawValue), \(String(format: "%.1f", ms)) ms); read \(String(format: "%.1f", readMs)) ms")
             }
         } catch let e as OV3DError {
             throw ValidationError("\(e.message)")

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import OV3DCore
 
@@ -65,6 +66,22 @@ import Testing
         #expect(throws: OV3DError.self) { try CapabilityTable(rows: [[0.1, -1, 0]]) }
     }
 
+    /// SAS stores one length-K float vector per teacher (`capability/{lseg,seem}_miou.npy`).
+    @Test func capabilityTableFromFiles() throws {
+        let dir = NSTemporaryDirectory() + "ov3d-cap-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try NPY.write([0.8, 0.5, 0.2], shape: [3], path: dir + "/lseg_miou.npy")
+        try NPY.write([0.4, 0.6, 0.9], shape: [3], path: dir + "/seem_miou.npy")
+        try NPY.write([0.4, 0.6, 0.9, 0.1, 0.2, 0.3], shape: [2, 3], path: dir + "/both.npy")
+        let t = try CapabilityTable.load(paths: [dir + "/lseg_miou.npy", dir + "/seem_miou.npy"])
+        #expect(t.teachers == 2 && t.classes == 3 && t[1, 2] == 0.9)
+        #expect(try CapabilityTable.load(paths: [dir + "/both.npy"]).values == [0.4, 0.6, 0.9, 0.1, 0.2, 0.3])
+        try NPY.write([0.1, 0.2], shape: [2], path: dir + "/short.npy")
+        #expect(throws: OV3DError.self) { try CapabilityTable.load(paths: [dir + "/lseg_miou.npy", dir + "/short.npy"]) }
+        #expect(throws: OV3DError.self) { try CapabilityTable.load(paths: [dir + "/missing.npy"]) }
+    }
+
     @Test func ensembleModes() throws {
         // Point 0: 3D says class 0 weakly (cos 0.6), 2D says class 1 strongly (cos 1) → max-score takes 2D.
         // Point 1: no 2D feature → fusion gives 256; ensembles use 3D.
@@ -83,8 +100,8 @@ import Testing
     @Test func superpointVote() throws {
         let labels: [Int32] = [1, 1, 2, 256, 3, 3, 4, 7, 5]
         let segs: [Int32] = [10, 10, 10, 10, 20, 20, 20, -1, 30]
-        #expect(try SuperpointVote.refine(labels: labels, segments: segs) == [1, 1, 1, 1, 3, 3, 3, 7, 5])
-        #expect(try SuperpointVote.refine(labels: [2, 1], segments: [0, 0]) == [1, 1]) // tie → smallest
-        #expect(throws: OV3DError.self) { try SuperpointVote.refine(labels: [1], segments: []) }
+        #expect(try SuperpointOps.refine(labels: labels, segments: segs) == [1, 1, 1, 1, 3, 3, 3, 7, 5])
+        #expect(try SuperpointOps.refine(labels: [2, 1], segments: [0, 0]) == [1, 1]) // tie → smallest
+        #expect(throws: OV3DError.self) { try SuperpointOps.refine(labels: [1], segments: []) }
     }
 }

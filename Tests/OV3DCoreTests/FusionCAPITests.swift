@@ -52,6 +52,44 @@ import Testing
         #expect(OV3DCAPI.ov3d_fusion_snapshot(handle, nil, 0, &mask, mask.count, nil, 0) == 0 && !mask.contains(1))
     }
 
+    /// Batch through the C ABI (create + add_manifest + snapshot) equals the fixture and the online path.
+    @Test func manifestThroughTheCABI() throws {
+        guard let ds = try FusionFixture.load("scannet0378") else { return }
+        let dir = NSTemporaryDirectory() + "ov3d-capi-manifest-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let manifest = try ds.writeManifest(in: dir)
+        let n = ds.points.count / 3
+        var params = OV3DCAPI.ov3d_fusion_default_params()
+        params.feature_width = 320
+        params.feature_height = 240
+        params.feature_dim = Int32(ds.channels)
+        var handle: OpaquePointer?
+        let rc = ds.points.withUnsafeBufferPointer { p -> Int32 in
+            var v = OV3DCAPI.ov3d_points_init(p.baseAddress, n, 0)
+            return withUnsafePointer(to: &params) { OV3DCAPI.ov3d_fusion_create(&v, UnsafeRawPointer($0), &handle) }
+        }
+        #expect(rc == 0)
+        defer { OV3DCAPI.ov3d_fusion_free(handle) }
+        #expect(OV3DCAPI.ov3d_fusion_add_manifest(handle, manifest, nil, nil) == 0, "\(String(cString: OV3DCAPI.ov3d_last_error()))")
+        var counts = [UInt32](repeating: 0, count: n)
+        var feats = [Float](repeating: 0, count: n * ds.channels)
+        #expect(OV3DCAPI.ov3d_fusion_snapshot(handle, &feats, feats.count, nil, 0, &counts, n) == 0)
+        #expect(counts.map { UInt8($0) } == ds.counts)
+        let online = try MultiViewFusion.fuse(positions: ds.points, frameCount: ds.frames.count, params: ds.params) { ds.frames[$0] }
+        #expect(feats == online.features)
+        // A manifest whose frames do not match the session's sizes is refused.
+        params.feature_width = 160
+        var h2: OpaquePointer?
+        _ = ds.points.withUnsafeBufferPointer { p -> Int32 in
+            var v = OV3DCAPI.ov3d_points_init(p.baseAddress, n, 0)
+            return withUnsafePointer(to: &params) { OV3DCAPI.ov3d_fusion_create(&v, UnsafeRawPointer($0), &h2) }
+        }
+        defer { OV3DCAPI.ov3d_fusion_free(h2) }
+        #expect(OV3DCAPI.ov3d_fusion_add_manifest(h2, manifest, nil, nil) == Int32(OV3D_ERR_INVALID_ARGUMENT.rawValue))
+        #expect(OV3DCAPI.ov3d_fusion_add_manifest(handle, dir + "/nope.json", nil, nil) == Int32(OV3D_ERR_IO.rawValue))
+    }
+
     @Test func evaluationAndTeacherFusionThroughTheCABI() throws {
         let pred: [Int32] = [0, 1, 1, 1, 256, 0], gt: [Int32] = [0, 0, 1, 1, 2, 255]
         var res = ov3d_eval_result()
@@ -76,7 +114,7 @@ import Testing
         #expect(OV3DCAPI.ov3d_capability_from_masks([1, 1, 0], [0, 1, 1], 3, [0], [1], 1, 1, 2, -1, &table, 2) == 0)
         #expect(table == [0, 1.0 / 3])
         var labels: [Int32] = [1, 2, 2]
-        #expect(OV3DCAPI.ov3d_superpoint_vote(&labels, [5, 5, 5], 3, 256) == 0 && labels == [2, 2, 2])
+        #expect(OV3DCAPI.ov3d_superpoints_refine_labels(&labels, [5, 5, 5], 3, 256) == 0 && labels == [2, 2, 2])
         var el = [Int32](repeating: 0, count: 1)
         #expect(OV3DCAPI.ov3d_ensemble_labels(3, [0, 0, 1], [0, 3, 0], nil, 1, 3, vocab, 3, &el, 1) == 0 && el == [1])
     }

@@ -106,3 +106,114 @@ import Testing
         #expect(MinkFixture.relMaxAbs(perPoint, ref.values).rel < 1e-4)
     }
 }
+
+/// The real ScanNet scene (../shared/data, not redistributable): voxeliser digests, kernel-map
+/// pair counts, FLOPs, sampled features and all point labels against spconv.
+@Suite struct MinkUNetSceneTests {
+    static func fnv1a(_ v: [Int32]) -> String {
+        var h: UInt64 = 14_695_981_039_346_656_037
+        v.withUnsafeBytes { for b in $0 { h ^= UInt64(b); h = h &* 1_099_511_628_211 } }
+        let s = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+
+    func check(_ name: String, stateDict sd: StateDict) throws {
+        guard MinkFixture.exists(name),
+              let path = TestPaths.shared("scannet_votenet50k/scene0000_00_vert.npy") else { return }
+        let dir = MinkFixture.dir(name)
+        let meta = try MinkFixture.meta(name)
+        let t = try NPY.read(path: path)
+        let all = t.floats()
+        let cols = t.shape[1]
+        var pts = [Float]()
+        for i in 0..<t.shape[0] { pts += all[(i * cols)..<(i * cols + 3)] }
+        let vox = try Voxelizer.voxelize(positions: pts, voxelSize: meta["voxel_size"]!.doubleValue!)
+        let dg = meta["digests"]!
+        #expect(Self.fnv1a(vox.coords) == dg["coords_int32"]!["fnv1a64"]!.stringValue!)
+        #expect(Self.fnv1a(vox.inverse) == dg["inverse_int32"]!["fnv1a64"]!.stringValue!)
+        #expect(Self.fnv1a(vox.representative) == dg["inds_int32"]!["fnv1a64"]!.stringValue!)
+        let model = try MinkUNet(stateDict: sd)
+        let r = try model.run(points: pts, voxelSize: meta["voxel_size"]!.doubleValue!, threads: 2, workspace: Workspace())
+        for (key, v) in meta["kernel_map_counts"]!.objectValue! {
+            #expect(r.output.pairCounts[key] == v.arrayValue!.map { $0.intValue! }, "pair counts \(key)")
+        }
+        #expect(r.output.flops == meta["flops"]!.doubleValue!)
+        let d = model.spec.heads[0].dim
+        let f = r.output.heads[0]
+        let vrows = try NPY.read(path: dir + "/sample_voxel_rows.npy").int64s().map(Int.init)
+        let vcoords = try MinkFixture.ints(dir + "/sample_voxel_coords.npy")
+        let vref = try MinkFixture.floats(dir + "/sample_voxel_features.npy").values
+        var mine = [Float](), mineCoords = [Int32]()
+        for row in vrows { mine += f[(row * d)..<(row * d + d)]; mineCoords += vox.coords[(3 * row)..<(3 * row + 3)] }
+        #expect(mineCoords == vcoords)
+        let ev = MinkFixture.relMaxAbs(mine, vref)
+        print("\(name) sampled voxel features: max-abs \(ev.abs), relative \(ev.rel)")
+        #expect(ev.rel < 1e-4)
+        let prows = try NPY.read(path: dir + "/sample_point_rows.npy").int64s().map(Int.init)
+        let pref = try MinkFixture.floats(dir + "/sample_point_features.npy").values
+        var pm = [Float]()
+        for p in prows { let row = Int(vox.inverse[p]); pm += f[(row * d)..<(row * d + d)] }
+        #expect(MinkFixture.relMaxAbs(pm, pref).rel < 1e-4)
+        let labels = MinkFixture.argmaxRows(f, cols: d)
+        let spl = try MinkFixture.ints(dir + "/sample_point_labels.npy")
+        for (p, l) in zip(prows, spl) where l >= 0 { #expect(labels[Int(vox.inverse[p])] == l) }
+        if FileManager.default.fileExists(atPath: dir + "/point_labels.npy") {
+            let pl = try MinkFixture.ints(dir + "/point_labels.npy")
+            let bad = zip(pl, vox.inverse).filter { $0.0 >= 0 && $0.0 != labels[Int($0.1)] }.count
+            #expect(bad == 0, "\(bad) point labels differ")
+        }
+    }
+
+    @Test func scene0000Narrow() throws {
+        guard MinkFixture.exists("room_18a_w8") else { return }
+        try check("scene0000_18a_w8", stateDict: try Safetensors.read(path: MinkFixture.dir("room_18a_w8") + "/weights.safetensors"))
+    }
+
+    @Test func scene0000Full18A() throws {
+        try check("scene0000_18a_full", stateDict: try MinkFixture.seededStateDict(try MinkUNetSpec.named("18A")))
+    }
+}
+
+@Suite struct MinkUNetInputTests {
+    /// N×4 batch-first coordinates: each batch runs on its own (as in ME), rows come back in input order.
+    @Test func batchColumnRunsBatchesSeparately() throws {
+        guard MinkFixture.exists("room_34c_w16") else { return }
+        let dir = MinkFixture.dir("room_34c_w16")
+        let model = try MinkUNet(stateDict: try Safetensors.read(path: dir + "/weights.safetensors"))
+        let coords = try MinkFixture.ints(dir + "/coords.npy")
+        let n = coords.count / 3
+        let half = n / 2
+        let a = Array(coords[0..<(3 * half)]), b = Array(coords[(3 * half)...])
+        let ws = Workspace()
+        let ra = try model.run(voxelCoords: a, columns: 3, threads: 1, workspace: ws)
+        let rb = try model.run(voxelCoords: b, columns: 3, threads: 1, workspace: ws)
+        // Interleave the two batches (batch 1 reuses batch 0's coordinates: no interaction).
+        var c4 = [Int32](), expected = [Float]()
+        let d = model.spec.heads[0].dim
+        for i in 0..<half {
+            c4 += [0] + a[(3 * i)..<(3 * i + 3)]
+            expected += ra.heads[0][(i * d)..<(i * d + d)]
+            if i < n - half {
+                c4 += [1] + b[(3 * i)..<(3 * i + 3)]
+                expected += rb.heads[0][(i * d)..<(i * d + d)]
+            }
+        }
+        let r4 = try model.run(voxelCoords: c4, columns: 4, threads: 2, workspace: ws)
+        #expect(r4.rows == c4.count / 4)
+        #expect(MinkFixture.relMaxAbs(r4.heads[0], expected).rel < 1e-5)
+    }
+
+    @Test func badVoxelInputs() throws {
+        guard MinkFixture.exists("room_34c_w16") else { return }
+        let model = try MinkUNet(stateDict: try Safetensors.read(path: MinkFixture.dir("room_34c_w16") + "/weights.safetensors"))
+        let ws = Workspace()
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [], columns: 3, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0, 0, 0, 0], columns: 3, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0, Int32.max, 0, 0], columns: 3, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0], columns: 5, threads: 1, workspace: ws) }
+        #expect(throws: OV3DError.self) { try model.run(voxelCoords: [0, 0, 0], columns: 3, features: [1], threads: 1, workspace: ws) }
+        // one voxel and negative coordinates run fine
+        let one = try model.run(voxelCoords: [-7, 3, -100], columns: 3, threads: 1, workspace: ws)
+        #expect(one.rows == 1 && one.heads[0].allSatisfy { $0.isFinite })
+    }
+}

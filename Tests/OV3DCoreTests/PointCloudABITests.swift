@@ -48,6 +48,24 @@ import Testing
         #expect(outF[0] == 1 && outF[1] == 2.5)
     }
 
+    @Test func saveErrors() {
+        let xyz: [Float] = [0, 0, 0, 1, 0, 0, 0, 1, 0]
+        var h: OpaquePointer? = nil
+        xyz.withUnsafeBufferPointer { p in
+            var v = ov3d_points_init(p.baseAddress, 3, 0)
+            #expect(ov3d_cloud_from_points(&v, &h) == 0)
+        }
+        defer { ov3d_cloud_free(h) }
+        for f: Int32 in 0...8 {
+            let st = ov3d_cloud_save(h, "/nonexistent-dir/x.\(f <= 3 ? "pcd" : (f == 7 ? "npy" : "ply"))", f)
+            #expect(st == -2 || st == -7, "format \(f): status \(st)")
+            #expect(!String(cString: ov3d_last_error()).isEmpty)
+        }
+        #expect(ov3d_cloud_save(h, "/tmp/x.unknown", 0) == -4)
+        #expect(ov3d_cloud_save(h, "/tmp/x.ply", 9) == -1)
+        #expect(ov3d_cloud_save(h, "/tmp/x.ply", -1) == -1)
+    }
+
     @Test func wrongHandleKind() {
         // A handle of another kind is rejected, not misused.
         final class Other: HandleBox {}

@@ -78,7 +78,7 @@ import Testing
 
     @Test func tenThousandMutations() throws {
         let seeds = try Self.seeds()
-        var rng = SplitMix(42)
+        var rng = SplitMix64(seed: 42)
         let bigNumbers = ["4294967295", "2147483648", "99999999999999999999", "-1", "0", "65536", "1e9", "nan"]
         var accepted = 0, total = 0
         let perSeed = 10_000 / seeds.count + 1

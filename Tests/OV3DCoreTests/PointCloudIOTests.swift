@@ -13,7 +13,7 @@ func tempPath(_ name: String) -> String {
 
 /// A cloud exercising every attribute and awkward values.
 func awkwardCloud(_ n: Int = 97, seed: UInt64 = 1) -> PointCloud {
-    var rng = SplitMix(seed)
+    var rng = SplitMix64(seed: seed)
     var c = PointCloud()
     for i in 0..<n {
         for _ in 0..<3 { c.positions.append(Float(bitPattern: 0x3F80_0000 ^ UInt32(truncatingIfNeeded: rng.next() & 0x7F_FFFF)) * (rng.next() % 2 == 0 ? -1 : 1) * Float(i % 7 + 1) * 3.7) }
@@ -29,17 +29,6 @@ func awkwardCloud(_ n: Int = 97, seed: UInt64 = 1) -> PointCloud {
     return c
 }
 
-struct SplitMix {
-    var s: UInt64
-    init(_ s: UInt64) { self.s = s }
-    mutating func next() -> UInt64 {
-        s &+= 0x9E37_79B9_7F4A_7C15
-        var z = s
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct PointCloudInteropTests {
     struct Expect: Sendable, CustomStringConvertible {

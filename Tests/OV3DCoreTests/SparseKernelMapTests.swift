@@ -85,7 +85,7 @@ private func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { a
     func convolutionMatchesNaiveReference(kernelSize: Int, stride: Int32, threads: Int) throws {
         var rng = SplitMix64(seed: UInt64(kernelSize * 100 + Int(stride) * 10 + threads))
         let coords = randomCloud(&rng, side: 9, fill: 0.35)
-        let cin = 5, cout = 7
+        let cin = kernelSize == 5 ? 3 : 5, cout = kernelSize == 5 ? 12 : 7   // k5: the stem's direct path
         let n = coords.count / 3
         let feat = (0..<n * cin).map { _ in Float.random(in: -1...1, using: &rng) }
         let vol = kernelSize * kernelSize * kernelSize

@@ -138,3 +138,97 @@ import Testing
         #expect(throws: OV3DError.self) { try SuperpointOps.meanPool(f, dim: 2, superpoints: Superpoints(ids: [0, 5, 0, 0, 0, 0], count: 3)) }
     }
 }
+
+/// Degenerate clouds through every point method (PCL included): errors or results, no crash.
+@Suite struct DegenerateSuperpointTests {
+    static let clouds: [(String, [Float])] = {
+        var out: [(String, [Float])] = []
+        out.append(("one point", [1, 2, 3]))
+        out.append(("two points", [0, 0, 0, 1, 0, 0]))
+        out.append(("identical x50", [Float](repeating: 0.5, count: 150)))
+        var line: [Float] = []
+        for i in 0..<40 { line += [Float(i) * 0.01, 0, 0] }
+        out.append(("collinear x40", line))
+        var grid: [Float] = []
+        for i in 0..<100 { grid += [Float(i % 10) * 0.02, Float(i / 10) * 0.02, 0] }
+        out.append(("planar grid", grid))
+        out.append(("huge coords", [1e30, 0, 0, -1e30, 0, 0, 0, 1e30, 0, 0, 0, 1e30]))
+        return out
+    }()
+
+    static let methods: [(String, SuperpointMethod)] = {
+        var g = GraphSegmentation.Params(); g.neighbourhood = .knn(5)
+        var gv = GraphSegmentation.Params(); gv.neighbourhood = .voxel(0.05)
+        return [("graph", .graph(g)), ("graph-voxel", .graph(gv)), ("vccs", .vccs(.init())),
+                ("region-growing", .regionGrowing(.init()))]
+    }()
+
+    @Test func everyMethodOnEveryDegenerateCloud() {
+        for (cname, pos) in Self.clouds {
+            for (mname, m) in Self.methods {
+                do {
+                    let s = try Superpoints.compute(PointCloud(positions: pos), method: m)
+                    #expect(s.ids.count == pos.count / 3, "\(cname) / \(mname)")
+                    #expect(s.ids.allSatisfy { $0 >= -1 && Int($0) < s.count }, "\(cname) / \(mname)")
+                } catch is OV3DError {
+                } catch {
+                    Issue.record("\(cname) / \(mname): \(error)")
+                }
+            }
+        }
+    }
+}
+
+/// Random (often absurd) parameters for every method on a small real-looking cloud: errors or
+/// results, never a crash inside PCL.
+@Suite struct SuperpointParamFuzzTests {
+    @Test func randomParameters() {
+        var rng = SplitMix64(seed: 9)
+        var c = PointCloud()
+        for i in 0..<400 {
+            let a = Float(i % 20) * 0.05, b = Float(i / 20) * 0.05
+            c.positions += i % 2 == 0 ? [a, b, 0] : [a, 1.0, b]
+        }
+        func f() -> Float {
+            let choices: [Float] = [0, -1, 1e-9, 1e-3, 0.01, 0.05, 0.3, 1, 10, 1e6, 1e30, .nan, .infinity]
+            return choices[Int(rng.next() % UInt64(choices.count))]
+        }
+        func i() -> Int {
+            let choices = [-5, 0, 1, 2, 3, 5, 10, 50, 129, 1000, 5000, Int(Int32.max)]
+            return choices[Int(rng.next() % UInt64(choices.count))]
+        }
+        var ok = 0, rejected = 0
+        for trial in 0..<240 {
+            let m: SuperpointMethod
+            switch trial % 4 {
+            case 0:
+                var p = GraphSegmentation.Params()
+                p.kThresh = f(); p.segMinVerts = i(); p.normalK = i()
+                p.neighbourhood = rng.next() % 2 == 0 ? .knn(i()) : .voxel(f())
+                m = .graph(p)
+            case 1:
+                var p = PCLSegmentation.VCCSParams()
+                p.voxelResolution = f(); p.seedResolution = f(); p.colorImportance = f()
+                p.spatialImportance = f(); p.normalImportance = f(); p.useSingleCameraTransform = rng.next() % 2 == 0
+                m = .vccs(p)
+            case 2:
+                var p = PCLSegmentation.RegionGrowingParams()
+                p.k = i(); p.normalK = i(); p.minClusterSize = i(); p.maxClusterSize = i()
+                p.smoothnessDegrees = f(); p.curvatureThreshold = f()
+                m = .regionGrowing(p)
+            default:
+                m = .mesh(.init(kThresh: f(), segMinVerts: i()))
+            }
+            do {
+                let s = try Superpoints.compute(c, faces: [0, 1, 2, 2, 3, 4], method: m)
+                #expect(s.ids.count == c.count && s.ids.allSatisfy { $0 >= -1 && Int($0) < s.count })
+                ok += 1
+            } catch is OV3DError {
+                rejected += 1
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        #expect(ok > 20 && rejected > 20)
+    }
+}

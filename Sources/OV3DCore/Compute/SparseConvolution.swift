@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sparse convolution as gather → GEMM → scatter-add per kernel offset (MinkowskiEngine's CPU
 /// algorithm): for every offset `k` with pairs `(i, o)`, `out[o] += in[i] · W[k]`.
 ///
@@ -8,8 +12,15 @@
 /// offset of a stride-1 odd kernel (the centre) is a dense GEMM straight into the tile. With rows
 /// in spatial (Morton) order, the gathered inputs of a tile are cache-resident too.
 public enum SparseConvolution {
-    /// Output rows per tile: keeps the output tile near 2 MiB.
-    static func tileRows(cout: Int) -> Int { max(256, (1 << 19) / max(1, cout)) }
+    /// Floats per output tile (default 128 Ki = 512 KiB, so the tile, the gathered block and the
+    /// product block stay in a 1 MiB L2); `OV3D_CONV_TILE_FLOATS` overrides it for tuning.
+    nonisolated(unsafe) static var tileFloats: Int = {
+        if let e = getenv("OV3D_CONV_TILE_FLOATS"), let v = Int(String(cString: e)), v >= 1024 { return v }
+        return 1 << 17
+    }()
+
+    /// Output rows per tile.
+    static func tileRows(cout: Int) -> Int { max(64, tileFloats / max(1, cout)) }
 
     /// First index in `rows[lo..<hi]` (sorted ascending) whose value is >= `v`.
     @inline(__always)
@@ -34,65 +45,119 @@ public enum SparseConvolution {
         let identity: Int? = (map.identityOffset.map { map.pairCount($0) == nOut && input.rows == nOut } ?? false)
             ? map.identityOffset : nil
         let tile = tileRows(cout: cout)
-        let gbuf = try workspace.buffer(capacity: min(tile, nOut) * cin)
-        let sbuf = try workspace.buffer(capacity: min(tile, nOut) * cout)
-        defer { workspace.recycle(gbuf); workspace.recycle(sbuf) }
-        let box = UncheckedSendable((input.data, out.data, gbuf.pointer, sbuf.pointer))
+        let tiles = (nOut + tile - 1) / tile
+        // Threads work on disjoint output tiles, each with its own gather/product buffers and a
+        // single-threaded GEMM (OpenBLAS is set to 1 thread meanwhile, then restored).
+        let workers = max(1, min(Threads.resolve(threads), tiles))
+        let rowsPerBuffer = min(tile, nOut)
+        var bufs = [WorkBuffer]()
+        for _ in 0..<workers {
+            bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cin))
+            bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cout))
+        }
+        defer { for b in bufs { workspace.recycle(b) } }
+        if workers > 1 { Threads.setBLASThreads(1) }
+        defer { if workers > 1 { Threads.setBLASThreads(threads) } }
+        let ptrs = UncheckedSendable((input.data, out.data, bufs.map { $0.pointer }))
         w.weights.withUnsafeBufferPointer { wp in
             w.bias.withUnsafeBufferPointer { bp in
                 map.inRows.withUnsafeBufferPointer { inRows in
                     map.outRows.withUnsafeBufferPointer { outRows in
-                        let rows = UncheckedSendable((inRows, outRows, bp))
-                        let wbase = wp.baseAddress!
-                        let (inp, outp, g, s) = box.value
-                        var t0 = 0
-                        while t0 < nOut {
-                            let t1 = min(nOut, t0 + tile)
-                            // 1. bias (or zero) in the tile's rows.
-                            parallelFor(t1 - t0, threads: threads, minChunk: 1024) { r in
-                                let (_, _, b) = rows.value
-                                let o = box.value.1
-                                if b.isEmpty {
-                                    (o + (t0 + r.lowerBound) * cout).initialize(repeating: 0, count: r.count * cout)
-                                } else {
-                                    for row in r { (o + (t0 + row) * cout).update(from: b.baseAddress!, count: cout) }
+                        let ctx = UncheckedSendable((wp.baseAddress!, bp, inRows, outRows))
+                        parallelFor(workers, threads: workers) { wr in
+                            let (inp, outp, buffers) = ptrs.value
+                            let (wbase, bias, ir, orows) = ctx.value
+                            for worker in wr {
+                                let g = buffers[2 * worker], s = buffers[2 * worker + 1]
+                                var t = worker
+                                while t < tiles {
+                                    let t0 = t * tile, t1 = min(nOut, t0 + tile)
+                                    convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: g, s: s, wbase: wbase, bias: bias,
+                                             inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                    t += workers
                                 }
                             }
-                            // 2. identity offset: dense GEMM on the tile.
-                            if let k0 = identity {
-                                GEMM.sgemm(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin,
-                                           b: wbase + k0 * cin * cout, ldb: cout, beta: 1, c: outp + t0 * cout, ldc: cout)
-                            }
-                            // 3. other offsets: gather the tile's pairs, GEMM, add into the tile.
-                            for k in 0..<map.volume where k != identity {
-                                let seg0 = map.start[k], seg1 = map.start[k + 1]
-                                if seg0 == seg1 { continue }
-                                let lo = lowerBound(outRows, seg0, seg1, Int32(t0))
-                                let hi = lowerBound(outRows, lo, seg1, Int32(t1))
-                                let m = hi - lo
-                                if m == 0 { continue }
-                                parallelFor(m, threads: threads, minChunk: 512) { r in
-                                    let (ir, _, _) = rows.value
-                                    let (src, _, g, _) = box.value
-                                    for p in r {
-                                        (g + p * cin).update(from: src + Int(ir[lo + p]) * cin, count: cin)
-                                    }
-                                }
-                                GEMM.sgemm(m: m, n: cout, k: cin, a: g, lda: cin, b: wbase + k * cin * cout, ldb: cout,
-                                           beta: 0, c: s, ldc: cout)
-                                parallelFor(m, threads: threads, minChunk: 512) { r in
-                                    let (_, orows, _) = rows.value
-                                    let (_, dst, _, s) = box.value
-                                    for p in r {
-                                        addRow(dst + Int(orows[lo + p]) * cout, s + p * cout, cout)
-                                    }
-                                }
-                            }
-                            t0 = t1
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// One output tile `[t0, t1)`: bias, identity GEMM, then gather–GEMM–add per offset.
+    @inline(__always)
+    static func convTile(t0: Int, t1: Int, inp: UnsafeMutablePointer<Float>, outp: UnsafeMutablePointer<Float>,
+                         g: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, wbase: UnsafePointer<Float>,
+                         bias: UnsafeBufferPointer<Float>, inRows: UnsafeBufferPointer<Int32>, outRows: UnsafeBufferPointer<Int32>,
+                         map: KernelMap, identity: Int?, cin: Int, cout: Int) {
+        // 1. bias (or zero) in the tile's rows.
+        if bias.isEmpty {
+            (outp + t0 * cout).initialize(repeating: 0, count: (t1 - t0) * cout)
+        } else {
+            for row in t0..<t1 { (outp + row * cout).update(from: bias.baseAddress!, count: cout) }
+        }
+        // 2. identity offset: dense GEMM on the tile.
+        if let k0 = identity {
+            GEMM.sgemm(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin,
+                       b: wbase + k0 * cin * cout, ldb: cout, beta: 1, c: outp + t0 * cout, ldc: cout)
+        }
+        // 3. other offsets: the tile's pairs are one contiguous range per offset.
+        for k in 0..<map.volume where k != identity {
+            let seg0 = map.start[k], seg1 = map.start[k + 1]
+            if seg0 == seg1 { continue }
+            let lo = lowerBound(outRows, seg0, seg1, Int32(t0))
+            let hi = lowerBound(outRows, lo, seg1, Int32(t1))
+            let m = hi - lo
+            if m == 0 { continue }
+            if cin <= smallInput {
+                // Few input channels (the 5³ stem): accumulate directly, no GEMM.
+                let wk = wbase + k * cin * cout
+                for p in lo..<hi {
+                    axpyRows(outp + Int(outRows[p]) * cout, inp + Int(inRows[p]) * cin, wk, cin, cout)
+                }
+                continue
+            }
+            for p in 0..<m { copyRow(g + p * cin, inp + Int(inRows[lo + p]) * cin, cin) }
+            GEMM.sgemm(m: m, n: cout, k: cin, a: g, lda: cin, b: wbase + k * cin * cout, ldb: cout,
+                       beta: 0, c: s, ldc: cout)
+            for p in 0..<m { addRow(outp + Int(outRows[lo + p]) * cout, s + p * cout, cout) }
+        }
+    }
+
+    /// Input widths up to this use the direct (GEMM-free) accumulation.
+    static let smallInput = 4
+
+    /// `dst[0..<n] = src[0..<n]`, 8 lanes at a time (rows are short: a call to memmove costs more).
+    @inline(__always)
+    static func copyRow(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+        var c = 0
+        let rawD = UnsafeMutableRawPointer(dst), rawS = UnsafeRawPointer(src)
+        while c + 8 <= n {
+            rawD.storeBytes(of: rawS.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self), toByteOffset: 4 * c, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < n { dst[c] = src[c]; c += 1 }
+    }
+
+    /// `dst[0..<cout] += Σ_a x[a] · w[a][0..<cout]` (one input row times a cin × cout matrix).
+    @inline(__always)
+    static func axpyRows(_ dst: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                         _ cin: Int, _ cout: Int) {
+        let rawD = UnsafeMutableRawPointer(dst), rawW = UnsafeRawPointer(w)
+        var c = 0
+        while c + 8 <= cout {
+            var acc = rawD.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self)
+            for a in 0..<cin {
+                acc += SIMD8<Float>(repeating: x[a]) * rawW.loadUnaligned(fromByteOffset: 4 * (a * cout + c), as: SIMD8<Float>.self)
+            }
+            rawD.storeBytes(of: acc, toByteOffset: 4 * c, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < cout {
+            var acc = dst[c]
+            for a in 0..<cin { acc += x[a] * w[a * cout + c] }
+            dst[c] = acc
+            c += 1
         }
     }
 

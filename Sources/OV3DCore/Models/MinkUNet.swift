@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A MinkUNet with BatchNorm folded into its convolutions, ready for inference. Immutable after
 /// construction and shareable across threads; each forward takes its own `Workspace`.
 ///
@@ -76,6 +80,9 @@ public final class MinkUNet: @unchecked Sendable {
         public var flops: Double
         /// Pair counts per offset of every kernel map of the forward (`CoordinateManager.pairCounts`).
         public var pairCounts: [String: [Int]]
+        /// Process CPU milliseconds per layer kind ("conv k3 96->96 @1", "kernel maps", ...), in
+        /// first-use order.
+        public var profile: [(String, Double)] = []
     }
 
     /// Runs the network on unique voxel coordinates (x y z per row) with `inChannels` input
@@ -109,14 +116,30 @@ public final class MinkUNet: @unchecked Sendable {
         var step: Float = 0
         func tick(_ stage: String) throws { step += 1; try progress.report(step / totalSteps, stage) }
 
-        func conv(_ x: FeatureMatrix, _ w: ConvWeights, _ km: KernelMap) throws -> FeatureMatrix {
+        var profile = [(String, Double)]()
+        func account(_ name: String, _ ms: Double) {
+            if let i = profile.firstIndex(where: { $0.0 == name }) { profile[i].1 += ms } else { profile.append((name, ms)) }
+        }
+        func cpuMs() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1e6
+        }
+        func conv(_ x: FeatureMatrix, _ w: ConvWeights, _ kmFn: @autoclosure () throws -> KernelMap) throws -> FeatureMatrix {
+            let c0 = cpuMs()
+            let km = try kmFn()
+            let c1 = cpuMs()
+            account("kernel maps", c1 - c0)
             let out = try workspace.matrix(rows: km.outCount, cols: w.cout)
             try SparseConvolution.forward(x, weights: w, map: km, into: out, workspace: workspace, threads: threads)
+            account("conv k\(w.kernelSize) \(w.cin)->\(w.cout) (\(km.outCount) rows)", cpuMs() - c1)
             flops += 2 * Double(km.totalPairs) * Double(w.cin) * Double(w.cout)
             return out
         }
         func block(_ x: FeatureMatrix, _ b: Block, ts: Int32) throws -> FeatureMatrix {
+            let c0 = cpuMs()
             let km = try cm.kernelMap(kernelSize: 3, inStride: ts, stride: 1)
+            account("kernel maps", cpuMs() - c0)
             let y = try conv(x, b.conv1, km)
             Elementwise.relu(y, threads: threads)
             let z = try conv(y, b.conv2, km)
@@ -176,21 +199,31 @@ public final class MinkUNet: @unchecked Sendable {
             try tick("up\(l + 1)")
             x = try stage(c, 4 + l, ts: ts, keepInput: false)
         }
-        // Heads.
-        let id = try cm.kernelMap(kernelSize: 1, inStride: 1, stride: 1)
+        // Heads: 1×1 convolutions (dense GEMMs) on the trunk rows put back in the caller's order,
+        // written straight into the output arrays.
+        _ = try cm.kernelMap(kernelSize: 1, inStride: 1, stride: 1)   // recorded for the pair counts
+        let trunk = try workspace.matrix(rows: n, cols: x.cols)
+        let c7 = x.cols
+        for (i, r) in order.enumerated() { (trunk.data + Int(r) * c7).update(from: x.data + i * c7, count: c7) }
         var outs = [[Float]]()
         for h in selected {
-            let y = try conv(x, heads[h], id)
-            let d = y.cols
-            var o = [Float](repeating: 0, count: n * d)
-            o.withUnsafeMutableBufferPointer { ob in
-                for (i, r) in order.enumerated() { (ob.baseAddress! + Int(r) * d).update(from: y.data + i * d, count: d) }
+            let w = heads[h]
+            var o = [Float](unsafeUninitializedCapacity: n * w.cout) { buf, done in
+                w.weights.withUnsafeBufferPointer { wp in
+                    GEMM.sgemm(m: n, n: w.cout, k: c7, a: trunk.data, lda: c7, b: wp.baseAddress!, ldb: w.cout,
+                               beta: 0, c: buf.baseAddress!, ldc: w.cout)
+                }
+                done = n * w.cout
             }
+            if !w.bias.isEmpty {
+                for r in 0..<n { for c in 0..<w.cout { o[r * w.cout + c] += w.bias[c] } }
+            }
+            flops += 2 * Double(n) * Double(w.cin) * Double(w.cout)
             outs.append(o)
-            workspace.recycle(y)
         }
+        workspace.recycle(trunk)
         workspace.recycle(x)
         try tick("heads")
-        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCounts)
+        return Output(heads: outs, headIndices: selected, rows: n, flops: flops, pairCounts: cm.pairCounts, profile: profile)
     }
 }

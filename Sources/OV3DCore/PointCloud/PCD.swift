@@ -214,7 +214,7 @@ public enum PCD {
         }
         try c.validate()
         let n = c.count
-        try require(n > 0, "PCD.write: empty cloud")
+        try require(n > 0 && n <= Int(Int32.max), "PCD.write: \(n) points (need 1...2^31-1)")
         let organized = c.width > 0 && c.height > 0 && c.width * c.height == n
         let w = organized ? c.width : n, h = organized ? c.height : 1
         var err = [CChar](repeating: 0, count: 512)

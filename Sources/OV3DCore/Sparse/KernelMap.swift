@@ -29,7 +29,10 @@ public struct KernelMap: Sendable {
         let offs = KernelOffsets.offsets(kernelSize: kernelSize, tensorStride: input.tensorStride)
         let v = kernelSize * kernelSize * kernelSize
         let nOut = output.count
-        // 1. neighbour table nb[o * v + k] = input row or -1.
+        // 1. neighbour table nb[o * v + k] = input row or -1. For a stride-1 odd kernel on one map
+        //    the table is symmetric (nb[o][k] = i ⟺ nb[i][v-1-k] = o): look up half, mirror the rest.
+        let symmetric = sameMap && kernelSize % 2 == 1 && input.count == nOut
+        let kEnd = symmetric ? v / 2 : v
         var nb = [Int32](repeating: -1, count: nOut * v)
         nb.withUnsafeMutableBufferPointer { nbp in
             let nbBox = UncheckedSendable(nbp)
@@ -40,11 +43,15 @@ public struct KernelMap: Sendable {
                             let nbp = nbBox.value
                             for o in range {
                                 let x = oc[3 * o], y = oc[3 * o + 1], z = oc[3 * o + 2]
-                                for k in 0..<v {
+                                for k in 0..<kEnd {
                                     let nx = x &+ op[3 * k], ny = y &+ op[3 * k + 1], nz = z &+ op[3 * k + 2]
                                     guard CoordinateKey.inRange(nx, ny, nz) else { continue }
-                                    nbp[o * v + k] = find(CoordinateKey.pack(nx, ny, nz))
+                                    let i = find(CoordinateKey.pack(nx, ny, nz))
+                                    nbp[o * v + k] = i
+                                    // Symmetric stride-1 odd kernel: o is i's neighbour at the mirrored offset.
+                                    if symmetric && i >= 0 { nbp[Int(i) * v + (v - 1 - k)] = Int32(o) }
                                 }
+                                if symmetric { nbp[o * v + v / 2] = Int32(o) }
                             }
                         }
                     }

@@ -6,40 +6,6 @@ import CPCLBridge
 /// thresholds `w + k / size`, then a merge pass over the same sorted edges joining components
 /// smaller than `minSize`. All arithmetic in float32.
 enum Felzenszwalb {
-    /// Disjoint-set forest with the segmentator's exact semantics.
-    struct Forest {
-        var parent: [Int32]
-        var rank: [Int32]
-        var size: [Int32]
-
-        init(_ n: Int) {
-            parent = (0..<n).map { Int32($0) }
-            rank = [Int32](repeating: 0, count: n)
-            size = [Int32](repeating: 1, count: n)
-        }
-
-        @inline(__always)
-        mutating func find(_ x: Int32) -> Int32 {
-            var y = x
-            while y != parent[Int(y)] { y = parent[Int(y)] }
-            parent[Int(x)] = y
-            return y
-        }
-
-        @inline(__always)
-        mutating func join(_ x: Int32, _ y: Int32) {
-            let xi = Int(x), yi = Int(y)
-            if rank[xi] > rank[yi] {
-                parent[yi] = x
-                size[xi] += size[yi]
-            } else {
-                parent[xi] = y
-                size[yi] += size[xi]
-                if rank[xi] == rank[yi] { rank[yi] += 1 }
-            }
-        }
-    }
-
     /// The order in which `std::sort` visits records keyed by `w` (NaN last).
     static func sortOrder(_ w: [Float]) throws -> [UInt32] {
         var order = [UInt32](repeating: 0, count: w.count)
@@ -55,35 +21,71 @@ enum Felzenszwalb {
     static func segment(n: Int, a: [Int32], b: [Int32], w: [Float], k: Float, minSize: Int) throws -> [Int32] {
         try require(a.count == b.count && a.count == w.count, "edge arrays differ in length")
         try require(n >= 0 && n <= Int(Int32.max), "vertex count out of range")
-        for i in 0..<a.count {
-            try require(a[i] >= 0 && Int(a[i]) < n && b[i] >= 0 && Int(b[i]) < n, "edge \(i) refers to a missing vertex")
+        let n32 = Int32(n)
+        var bad = -1
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                for i in 0..<ap.count where ap[i] < 0 || ap[i] >= n32 || bp[i] < 0 || bp[i] >= n32 { bad = i; break }
+            }
         }
+        try require(bad < 0, "edge \(bad) refers to a missing vertex")
         let order = try sortOrder(w)
-        var f = Forest(n)
-        var threshold = [Float](repeating: k, count: n)
         let minSize32 = Int32(clamping: minSize)
-        order.withUnsafeBufferPointer { ord in
-            for e in ord {
-                let ei = Int(e)
-                let we = w[ei]
-                var ra = f.find(a[ei])
-                let rb = f.find(b[ei])
-                if ra != rb && we <= threshold[Int(ra)] && we <= threshold[Int(rb)] {
-                    f.join(ra, rb)
-                    ra = f.find(ra)
-                    threshold[Int(ra)] = we + k / Float(f.size[Int(ra)])
-                }
+        // Disjoint-set forest (parent, rank, size) and thresholds in flat buffers.
+        let parent = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        let rank = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        let size = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        let threshold = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+        defer { parent.deallocate(); rank.deallocate(); size.deallocate(); threshold.deallocate() }
+        for i in 0..<n { parent[i] = Int32(i); rank[i] = 0; size[i] = 1; threshold[i] = k }
+        @inline(__always) func find(_ x: Int32) -> Int32 {
+            var y = x
+            while y != parent[Int(y)] { y = parent[Int(y)] }
+            parent[Int(x)] = y
+            return y
+        }
+        @inline(__always) func join(_ x: Int32, _ y: Int32) {
+            let xi = Int(x), yi = Int(y)
+            if rank[xi] > rank[yi] {
+                parent[yi] = x
+                size[xi] += size[yi]
+            } else {
+                parent[xi] = y
+                size[yi] += size[xi]
+                if rank[xi] == rank[yi] { rank[yi] += 1 }
             }
-            for e in ord {
-                let ei = Int(e)
-                let ra = f.find(a[ei])
-                let rb = f.find(b[ei])
-                if ra != rb && (f.size[Int(ra)] < minSize32 || f.size[Int(rb)] < minSize32) {
-                    f.join(ra, rb)
+        }
+        order.withUnsafeBufferPointer { ord in
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    w.withUnsafeBufferPointer { wp in
+                        for e in ord {
+                            let ei = Int(e)
+                            let we = wp[ei]
+                            var ra = find(ap[ei])
+                            let rb = find(bp[ei])
+                            if ra != rb && we <= threshold[Int(ra)] && we <= threshold[Int(rb)] {
+                                join(ra, rb)
+                                ra = find(ra)
+                                threshold[Int(ra)] = we + k / Float(size[Int(ra)])
+                            }
+                        }
+                        for e in ord {
+                            let ei = Int(e)
+                            let ra = find(ap[ei])
+                            let rb = find(bp[ei])
+                            if ra != rb && (size[Int(ra)] < minSize32 || size[Int(rb)] < minSize32) {
+                                join(ra, rb)
+                            }
+                        }
+                    }
                 }
             }
         }
-        return (0..<n).map { f.find(Int32($0)) }
+        return [Int32](unsafeUninitializedCapacity: n) { out, done in
+            for i in 0..<n { out[i] = find(Int32(i)) }
+            done = n
+        }
     }
 
     /// The segmentator's edge weight between vertices a -> b with (possibly non-unit) normals:

@@ -24,45 +24,57 @@ public enum MeshSegmentation {
         let n = positions.count / 3
         let nf = faces.count / 3
         try require(nf <= Int(Int32.max) / 3, "too many faces")
-        for f in faces { try require(f >= 0 && Int(f) < n, "face index \(f) out of range (\(n) vertices)") }
+        if let f = faces.first(where: { $0 < 0 || Int($0) >= n }) {
+            throw OV3DError.invalidArgument("face index \(f) out of range (\(n) vertices)")
+        }
         var points = [SIMD3<Float>](repeating: .zero, count: n)
         var normals = [SIMD3<Float>](repeating: .zero, count: n)
         var counts = [Int32](repeating: 0, count: n)
         var ea = [Int32](repeating: 0, count: 3 * nf)
         var eb = [Int32](repeating: 0, count: 3 * nf)
-        @inline(__always) func p(_ i: Int32) -> SIMD3<Float> {
-            let k = 3 * Int(i)
-            return SIMD3(positions[k], positions[k + 1], positions[k + 2])
-        }
+        var w = [Float](repeating: 0, count: 3 * nf)
         @inline(__always) func lerp(_ a: SIMD3<Float>, _ b: SIMD3<Float>, _ v: Float) -> SIMD3<Float> {
             let u: Float = 1 - v
             return SIMD3(v * b.x + u * a.x, v * b.y + u * a.y, v * b.z + u * a.z)
         }
-        for i in 0..<nf {
-            let i1 = faces[3 * i], i2 = faces[3 * i + 1], i3 = faces[3 * i + 2]
-            let p1 = p(i1), p2 = p(i2), p3 = p(i3)
-            points[Int(i1)] = p1; points[Int(i2)] = p2; points[Int(i3)] = p3
-            ea[3 * i] = i1; eb[3 * i] = i2
-            ea[3 * i + 1] = i1; eb[3 * i + 1] = i3
-            ea[3 * i + 2] = i3; eb[3 * i + 2] = i2
-            let u = SIMD3(p2.x - p1.x, p2.y - p1.y, p2.z - p1.z)
-            let v = SIMD3(p3.x - p1.x, p3.y - p1.y, p3.z - p1.z)
-            var c = SIMD3(u.y * v.z - u.z * v.y, u.z * v.x - u.x * v.z, u.x * v.y - u.y * v.x)
-            let len = (c.x * c.x + c.y * c.y + c.z * c.z).squareRoot()
-            c = SIMD3(c.x / len, c.y / len, c.z / len)
-            // All three updates read the counts before any is incremented (as the reference does,
-            // which matters for faces that repeat a vertex).
-            let k1 = Int(i1), k2 = Int(i2), k3 = Int(i3)
-            normals[k1] = lerp(normals[k1], c, 1 / (Float(counts[k1]) + 1))
-            normals[k2] = lerp(normals[k2], c, 1 / (Float(counts[k2]) + 1))
-            normals[k3] = lerp(normals[k3], c, 1 / (Float(counts[k3]) + 1))
-            counts[k1] += 1; counts[k2] += 1; counts[k3] += 1
-        }
-        var w = [Float](repeating: 0, count: 3 * nf)
-        for e in 0..<(3 * nf) {
-            let a = Int(ea[e]), b = Int(eb[e])
-            w[e] = Felzenszwalb.weight(pa: points[a], pb: points[b], na: normals[a], nb: normals[b])
-        }
+        positions.withUnsafeBufferPointer { pos in
+        faces.withUnsafeBufferPointer { fc in
+        points.withUnsafeMutableBufferPointer { points in
+        normals.withUnsafeMutableBufferPointer { normals in
+        counts.withUnsafeMutableBufferPointer { counts in
+        ea.withUnsafeMutableBufferPointer { ea in
+        eb.withUnsafeMutableBufferPointer { eb in
+            @inline(__always) func p(_ i: Int32) -> SIMD3<Float> {
+                let k = 3 * Int(i)
+                return SIMD3(pos[k], pos[k + 1], pos[k + 2])
+            }
+            for i in 0..<nf {
+                let i1 = fc[3 * i], i2 = fc[3 * i + 1], i3 = fc[3 * i + 2]
+                let p1 = p(i1), p2 = p(i2), p3 = p(i3)
+                let k1 = Int(i1), k2 = Int(i2), k3 = Int(i3)
+                points[k1] = p1; points[k2] = p2; points[k3] = p3
+                ea[3 * i] = i1; eb[3 * i] = i2
+                ea[3 * i + 1] = i1; eb[3 * i + 1] = i3
+                ea[3 * i + 2] = i3; eb[3 * i + 2] = i2
+                let u = SIMD3(p2.x - p1.x, p2.y - p1.y, p2.z - p1.z)
+                let v = SIMD3(p3.x - p1.x, p3.y - p1.y, p3.z - p1.z)
+                var c = SIMD3(u.y * v.z - u.z * v.y, u.z * v.x - u.x * v.z, u.x * v.y - u.y * v.x)
+                let len = (c.x * c.x + c.y * c.y + c.z * c.z).squareRoot()
+                c = SIMD3(c.x / len, c.y / len, c.z / len)
+                // All three updates read the counts before any is incremented (as the reference
+                // does, which matters for faces that repeat a vertex).
+                normals[k1] = lerp(normals[k1], c, 1 / (Float(counts[k1]) + 1))
+                normals[k2] = lerp(normals[k2], c, 1 / (Float(counts[k2]) + 1))
+                normals[k3] = lerp(normals[k3], c, 1 / (Float(counts[k3]) + 1))
+                counts[k1] += 1; counts[k2] += 1; counts[k3] += 1
+            }
+            w.withUnsafeMutableBufferPointer { w in
+                for e in 0..<(3 * nf) {
+                    let a = Int(ea[e]), b = Int(eb[e])
+                    w[e] = Felzenszwalb.weight(pa: points[a], pb: points[b], na: normals[a], nb: normals[b])
+                }
+            }
+        }}}}}}}
         return try Felzenszwalb.segment(n: n, a: ea, b: eb, w: w, k: params.kThresh, minSize: params.segMinVerts)
     }
 }

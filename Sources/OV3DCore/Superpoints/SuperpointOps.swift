@@ -84,3 +84,23 @@ public enum SuperpointOps {
         }
     }
 }
+
+extension SuperpointOps {
+    /// Superpoint refinement of per-point predictions: every point of a superpoint takes the
+    /// superpoint's majority label (ties: the smallest label). `segments[i]` is point i's
+    /// superpoint id (any integers; < 0 = none, the point keeps its label). Labels equal to
+    /// `abstain` (e.g. 256, "no 2D feature") or negative do not vote; a superpoint without
+    /// votes keeps its points' labels.
+    public static func refine(labels: [Int32], segments: [Int32], abstain: Int32? = FeatureEnsemble.noFeatureLabel) throws -> [Int32] {
+        try require(labels.count == segments.count, "superpoint vote: \(labels.count) labels but \(segments.count) segment ids")
+        let s = Superpoints.dense(segments.map { $0 < 0 ? -1 : $0 }, unassigned: -1)
+        let voters = labels.map { $0 < 0 || $0 == abstain ? Int32(-1) : $0 }
+        let voted = try vote(labels: voters, scores: nil, superpoints: s, mode: .majority)
+        var out = labels
+        for i in labels.indices where s.ids[i] >= 0 {
+            let w = voted.labels[Int(s.ids[i])]
+            if w >= 0 { out[i] = w }
+        }
+        return out
+    }
+}

@@ -15,6 +15,14 @@ public struct Superpoints: Sendable, Equatable {
     /// method the raw id is the component's root vertex, giving SAS's convention). Raw ids equal
     /// to `unassigned` become -1.
     public static func dense(_ raw: [Int32], unassigned: Int32? = nil) -> Superpoints {
+        // Fast path: raw ids are indices into the array itself (roots of a disjoint-set forest).
+        if unassigned == nil, raw.allSatisfy({ $0 >= 0 && Int($0) < raw.count }) {
+            var map = [Int32](repeating: -1, count: raw.count)
+            for r in raw { map[Int(r)] = 0 }
+            var k: Int32 = 0
+            for i in 0..<map.count where map[i] == 0 { map[i] = k; k += 1 }
+            return Superpoints(ids: raw.map { map[Int($0)] }, count: Int(k))
+        }
         let distinct = Set(raw.filter { $0 != unassigned }).sorted()
         var map: [Int32: Int32] = [:]
         map.reserveCapacity(distinct.count)
@@ -47,6 +55,7 @@ extension Superpoints {
     public static func compute(_ cloud: PointCloud, faces: [Int32] = [], method: SuperpointMethod) throws -> Superpoints {
         try cloud.validate()
         try require(cloud.count > 0, "superpoints: empty cloud")
+        try require(cloud.count <= Int(Int32.max), "superpoints: more than 2^31-1 points")
         switch method {
         case .mesh(let p):
             try require(!faces.isEmpty, "superpoints: the mesh method needs faces (a PLY mesh)")

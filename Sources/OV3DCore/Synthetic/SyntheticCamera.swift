@@ -86,8 +86,8 @@ extension SyntheticRoom {
 }
 
 /// A simulated 2D open-vocabulary teacher: for each pixel it outputs the text embedding of the
-/// class it *believes* it sees, plus noise. `confusion[c]` is the probability that it reports
-/// the true class c correctly (else a deterministic wrong class), i.e. its per-class capability.
+/// class it *believes* it sees, plus noise. `accuracy[c]` is the probability (per frame) that it
+/// reports the true class c correctly, else it reports the one class it confuses c with.
 public struct SimulatedTeacher: Sendable {
     public var name: String
     public var accuracy: [Float]
@@ -101,6 +101,27 @@ public struct SimulatedTeacher: Sendable {
         self.seed = seed
     }
 
+    /// The class the teacher reports for each true class in frame `frameIndex` (coherent per
+    /// object class within a frame; right with probability `accuracy[c]`).
+    public func decisions(frameIndex: Int, classes: Int) -> [Int32] {
+        var rng = SplitMix64(seed: seed &+ UInt64(frameIndex) &* 7919)
+        var confusion = SplitMix64(seed: seed ^ 0xC0FF_EE00)
+        // Each teacher confuses a class with one fixed other class (systematic errors, like a real
+        // 2D model mistaking cabinets for refrigerators), not with random ones.
+        let confusedWith = (0..<classes).map { c in Int32((c + 1 + Int(confusion.next() % UInt64(max(classes - 1, 1)))) % classes) }
+        return (0..<classes).map { c in
+            let acc = c < accuracy.count ? accuracy[c] : 1
+            return rng.uniform(0...1) < acc ? Int32(c) : confusedWith[c]
+        }
+    }
+
+    /// The teacher's per-pixel class map at the frame's resolution (-1 where nothing was hit):
+    /// what its 2D segmentation would output, e.g. for capability estimation against pseudo labels.
+    public func labelMap(for frame: SyntheticFrame, frameIndex: Int, classes: Int) -> [Int32] {
+        let d = decisions(frameIndex: frameIndex, classes: classes)
+        return frame.labels.map { $0 >= 0 && Int($0) < classes ? d[Int($0)] : -1 }
+    }
+
     /// A feature map `outHeight × outWidth × dim` (row-major, channels last) for `frame`, whose
     /// pixel (i, j) looks at depth pixel (⌊i·H/outH⌋, ⌊j·W/outW⌋). Unhit pixels get zeros.
     /// Class decisions are made per object region (label), per frame, so mistakes are coherent.
@@ -108,12 +129,8 @@ public struct SimulatedTeacher: Sendable {
                            frameIndex: Int) -> [Float] {
         let dim = vocabulary.dimension
         let classes = vocabulary.count
-        var decided = [Int32](repeating: -1, count: classes)
-        var rng = SplitMix64(seed: seed &+ UInt64(frameIndex) &* 7919)
-        for c in 0..<classes {
-            let acc = c < accuracy.count ? accuracy[c] : 1
-            decided[c] = rng.uniform(0...1) < acc ? Int32(c) : Int32((c + 1 + Int(rng.next() % UInt64(max(classes - 1, 1)))) % classes)
-        }
+        var rng = SplitMix64(seed: seed &+ UInt64(frameIndex) &* 7919 &+ 1)
+        let decided = decisions(frameIndex: frameIndex, classes: classes)
         // Pixel noise comes from a bank of Gaussian vectors picked per pixel (fast, deterministic).
         let bankSize = 509
         let bank = (0..<(bankSize * dim)).map { _ in noise * rng.normal() / Float(dim).squareRoot() }
