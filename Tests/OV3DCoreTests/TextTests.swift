@@ -211,6 +211,23 @@ func maxRelativeError(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
         for v in h { #expect(halfToFloat(floatToHalf(v)) == v) }
     }
 
+    /// Shared encoder, many threads, cache on and off: identical answers.
+    @Test func concurrentUse() throws {
+        guard let enc = try encoder() else { return }
+        let texts = Array(TextFixtures.corpus.texts.prefix(10))
+        let expected = try enc.encode(texts, options: TextEncodeOptions(threads: 1, useCache: false))
+        let results = UncheckedSendable(UnsafeMutableBufferPointer<Bool>.allocate(capacity: 8))
+        defer { results.value.deallocate() }
+        let box = UncheckedSendable(enc)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            var o = TextEncodeOptions(threads: 1)
+            o.useCache = i % 2 == 0
+            let got = try? box.value.encode(texts, options: o)
+            results.value[i] = got.map { zip($0, expected).allSatisfy { abs($0 - $1) <= 1e-6 } } ?? false
+        }
+        #expect(results.value.allSatisfy { $0 })
+    }
+
     @Test func templatesAndBadInput() throws {
         guard let enc = try encoder() else { return }
         let a = try enc.encode(["chair"], options: TextEncodeOptions(template: "a {} in a scene"))

@@ -14,11 +14,13 @@ public struct TextEncodeOptions: Sendable, Equatable {
     /// Answer from and fill the encoder's embedding cache.
     public var useCache = true
 
-    public init(template: String? = nil, normalize: Bool = true, roundToHalf: Bool = false, threads: Int = 0) {
+    public init(template: String? = nil, normalize: Bool = true, roundToHalf: Bool = false, threads: Int = 0,
+                useCache: Bool = true) {
         self.template = template
         self.normalize = normalize
         self.roundToHalf = roundToHalf
         self.threads = threads
+        self.useCache = useCache
     }
 
     /// OpenScene's prompt.
