@@ -4,14 +4,13 @@
 How to run (from the package root; needs the real CLIP BPE vocabulary, which is NOT shipped):
 
     python3 -m venv .venv-tools && . .venv-tools/bin/activate
-    pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0+cpu
+    pip install --index-url https://download.pytorch.org/whl/cpu torch==2.15.0   # pin it: else a CUDA build
     pip install open_clip_torch==3.3.0 transformers==5.23.0 safetensors==0.8.0 ftfy==6.3.1 \
-                regex==2026.11.15 numpy
+                regex==2026.11.15 numpy==2.4.6
     python tools/make_clip_fixtures.py --vocab ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz
 
-(The fixtures committed were made with torch 2.15.0, open_clip_torch 3.3.0, transformers 5.23.0,
-safetensors 0.8.0, ftfy 6.3.1, regex 2026.11.15, numpy 2.4.6; the script prints the versions it
-ran with into Tests/Fixtures/text/versions.json.)
+(The committed fixtures were made with exactly these versions — torch 2.15.0 (+cu132 wheel, run on
+CPU); the script records the versions it ran with in Tests/Fixtures/text/versions.json.)
 
 What it writes:
   corpus.json            the corpus strings and open_clip's SimpleTokenizer ids (77 per text,
