@@ -34,19 +34,22 @@ public struct KernelMap: Sendable {
         let symmetric = sameMap && kernelSize % 2 == 1 && input.count == nOut
         let kEnd = symmetric ? v / 2 : v
         var nb = [Int32](repeating: -1, count: nOut * v)
+        let index = BlockIndex(input)
+        let t = input.tensorStride
         nb.withUnsafeMutableBufferPointer { nbp in
             let nbBox = UncheckedSendable(nbp)
             output.coords.withUnsafeBufferPointer { oc in
                 offs.withUnsafeBufferPointer { op in
-                    input.hash.withLookup { find in
-                        parallelFor(nOut, threads: threads, minChunk: 2048) { range in
-                            let nbp = nbBox.value
+                    parallelFor(nOut, threads: threads, minChunk: 2048) { range in
+                        let nbp = nbBox.value
+                        index.withLookup { look in
                             for o in range {
                                 let x = oc[3 * o], y = oc[3 * o + 1], z = oc[3 * o + 2]
                                 for k in 0..<kEnd {
                                     let nx = x &+ op[3 * k], ny = y &+ op[3 * k + 1], nz = z &+ op[3 * k + 2]
                                     guard CoordinateKey.inRange(nx, ny, nz) else { continue }
-                                    let i = find(CoordinateKey.pack(nx, ny, nz))
+                                    // Lattice coordinates (exact: outputs and offsets are multiples of t).
+                                    let i = look.row(nx / t, ny / t, nz / t)
                                     nbp[o * v + k] = i
                                     // Symmetric stride-1 odd kernel: o is i's neighbour at the mirrored offset.
                                     if symmetric && i >= 0 { nbp[Int(i) * v + (v - 1 - k)] = Int32(o) }
