@@ -109,7 +109,7 @@ public final class MinkUNet: @unchecked Sendable {
         do { input = try CoordinateMap(unique: sortedCoords) } catch let e as OV3DError {
             throw OV3DError(e.status, e.message + " (rows in spatial order)")
         }
-        let cm = CoordinateManager(input: input, threads: threads)
+        let cm = CoordinateManager(input: input, threads: threads, workspace: workspace)
         var flops = 0.0
         let blockCount: Int = spec.layers.reduce(0, +)
         let totalSteps = Float(10 + blockCount)
