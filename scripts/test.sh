@@ -61,7 +61,10 @@ for n in $(grep -oE '[0-9]+ passed' "$LOGS/c.log" | grep -oE '[0-9]+'); do passe
 
 step "examples (plain gcc/g++ via examples/Makefile)"
 make -s -C examples LIBDIR="$LIBDIR" OUT="$ROOT/.build/examples" run
-PYTHONPATH="$ROOT/bindings/python${PYTHONPATH:+:$PYTHONPATH}" python3 examples/python/hello.py
+for py in examples/python/*.py; do
+  echo "== $py"
+  PYTHONPATH="$ROOT/bindings/python${PYTHONPATH:+:$PYTHONPATH}" python3 "$py"
+done
 passed=$((passed + 1))
 
 step "python bindings (pytest)"

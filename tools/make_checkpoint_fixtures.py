@@ -17,6 +17,7 @@ widths are divided by 16 so the files stay < 2 MB; head output dims are the real
   cua_awl.pth.tar              CUA-O3D uncertainty weights: state_dict {'params': [3]} + optimizer, epoch, best_iou
   dtypes_views.pth             float16/bfloat16/float64/int64/int32/uint8/bool tensors, a transposed (non-contiguous)
                                view, slices sharing one storage with offsets, an nn.Parameter, an expanded (stride 0) view
+  dtypes_views_deflated.pth    dtypes_views.pth re-zipped with DEFLATE (zipfile), same expected values
   legacy.pth                   the same small dict saved with _use_new_zipfile_serialization=False (pre-1.6 format)
   *.expected.safetensors       the same tensors, contiguous, written by the `safetensors` package (bit-exact reference)
   expected.json                non-tensor values (epoch, best_iou, key lists) and generator versions
@@ -192,6 +193,9 @@ mixed["column"] = base[:, 2]                         # offset 2, stride 5
 mixed["expanded"] = torch.tensor([1.0, 2.0, 3.0]).expand(4, 3)   # stride 0
 mixed["f16_t"] = torch.randn(3, 5).half().t()        # non-contiguous float16
 mixed["param"] = torch.nn.Parameter(torch.randn(2, 3))           # _rebuild_parameter
+with_attr = torch.randn(2, 2)
+with_attr.note = "python attribute"                                 # _rebuild_from_type_v2
+mixed["with_attr"] = with_attr
 torch.save(mixed, os.path.join(OUT, "dtypes_views.pth"))
 save_file({k: v.detach().contiguous().clone() for k, v in mixed.items()},
           os.path.join(OUT, "dtypes_views.expected.safetensors"))
@@ -202,6 +206,12 @@ legacy = collections.OrderedDict([("net3d.final.kernel", torch.randn(4, 8)), ("h
                                   ("t", base.t()), ("n", torch.tensor(12, dtype=torch.long))])
 torch.save({"epoch": 3, "state_dict": legacy}, os.path.join(OUT, "legacy.pth"), _use_new_zipfile_serialization=False)
 save_file({k: v.contiguous().clone() for k, v in legacy.items()}, os.path.join(OUT, "legacy.expected.safetensors"))
+
+# 6b. The dtypes file re-packed with DEFLATE (torch writes STORED; other zip tools may not).
+with zipfile.ZipFile(os.path.join(OUT, "dtypes_views.pth")) as src, \
+        zipfile.ZipFile(os.path.join(OUT, "dtypes_views_deflated.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
+    for info in src.infolist():
+        dst.writestr(info.filename, src.read(info.filename))
 
 # 7. Hostile pickles, crafted by hand (never unpickled here).
 class Evil:

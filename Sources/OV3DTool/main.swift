@@ -9,7 +9,15 @@ struct OV3DCommand: ParsableCommand {
         version: OV3DVersion.string,
         subcommands: [
             VersionCommand.self,
+            DemoCommand.self,
             FeaturesCommand.self,
+            ConvertCommand.self,
+            InspectCommand.self,
+            TokenizeCommand.self,
+            EmbedTextCommand.self,
+            SuperpointsCommand.self,
+            FuseCommand.self,
+            EvalCommand.self,
         ])
 }
 

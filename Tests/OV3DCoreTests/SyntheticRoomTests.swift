@@ -41,3 +41,37 @@ import Testing
         #expect(checked > 200)
     }
 }
+
+@Suite struct SyntheticFusionTests {
+    /// Points back-projected from a rendered frame must all be seen when that frame is fused:
+    /// the renderer's intrinsics/pose conventions agree with the fusion's (OpenCV camera,
+    /// camera-to-world pose, depth in millimetres).
+    @Test func backProjectedPointsAreVisible() throws {
+        let room = SyntheticRoom.generate(seed: 5)
+        let f = room.renderOrbit(count: 3, width: 80, height: 60, threads: 1)[2]
+        var pts: [Float] = []
+        for v in stride(from: 2, to: f.height - 2, by: 2) {
+            for u in stride(from: 2, to: f.width - 2, by: 2) {
+                let d = f.depth[v * f.width + u]
+                guard d > 0 else { continue }
+                let z = Float(d) / 1000
+                let pc = SIMD3<Float>((Float(u) - f.cx) * z / f.fx, (Float(v) - f.cy) * z / f.fy, z)
+                let P = f.pose
+                pts += [P[0] * pc.x + P[1] * pc.y + P[2] * pc.z + P[3],
+                        P[4] * pc.x + P[5] * pc.y + P[6] * pc.z + P[7],
+                        P[8] * pc.x + P[9] * pc.y + P[10] * pc.z + P[11]]
+            }
+        }
+        let session = try FusionSession(positions: pts, featureDim: 1,
+                                        params: FusionParams(visibilityThreshold: 0.02, cutBound: 0, depthScale: 1000, threads: 1))
+        let frame = try FusionFrame(depthWidth: f.width, depthHeight: f.height, depth: f.depth,
+                                    intrinsics: try PinholeIntrinsics(fx: Double(f.fx), fy: Double(f.fy), cx: Double(f.cx), cy: Double(f.cy)),
+                                    pose: try CameraPose(cameraToWorld: f.pose.map(Double.init)),
+                                    features: try Tensor([Float](repeating: 1, count: f.width * f.height), shape: [f.height, f.width, 1]))
+        _ = try session.addFrame(frame)
+        let mask = session.snapshot().mask
+        let seen = mask.reduce(0) { $0 + Int($1) }
+        #expect(pts.count / 3 > 100)
+        #expect(seen == pts.count / 3, "\(seen) of \(pts.count / 3) back-projected points seen")
+    }
+}

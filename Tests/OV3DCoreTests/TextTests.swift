@@ -83,3 +83,172 @@ func maxRelativeError(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
         }
     }
 }
+
+@Suite struct CLIPTextModelTests {
+    static let corpusTokens = TextFixtures.corpus.tokens
+
+    func check(_ model: CLIPTextModel, against file: String, tokens: [[Int32]] = corpusTokens) throws {
+        let (ref, shape) = try TextFixtures.npy(file)
+        #expect(shape == [tokens.count, model.config.embedDimension])
+        let got = try model.encode(tokens: tokens, threads: 2)
+        #expect(got.count == ref.count)
+        let d = model.config.embedDimension
+        var worst: Float = 0
+        for r in 0..<tokens.count {
+            worst = max(worst, maxRelativeError(got[r * d..<(r + 1) * d], ref[r * d..<(r + 1) * d]))
+        }
+        print("CLIP text \(file): max relative error \(worst) over \(tokens.count) texts")
+        #expect(worst < 1e-5)
+    }
+
+    @Test func openCLIPSafetensors() throws {
+        let m = try CLIPTextModel(path: TestPaths.fixture("text/openclip_tiny.safetensors"), options: CLIPTextLoadOptions(heads: 2))
+        #expect(m.config == CLIPTextConfig(vocabularySize: 49408, contextLength: 77, width: 8, heads: 2, layers: 2, mlpWidth: 32, embedDimension: 12))
+        try check(m, against: "openclip_tiny_embeddings.npy")
+    }
+
+    @Test func openCLIPTorchSave() throws {
+        let m = try CLIPTextModel(path: TestPaths.fixture("text/openclip_tiny.pt"), options: CLIPTextLoadOptions(heads: 2))
+        try check(m, against: "openclip_tiny_embeddings.npy")
+    }
+
+    @Test func huggingFaceSavePretrained() throws {
+        let m = try CLIPTextModel(path: TestPaths.fixture("text/hf_tiny"))
+        #expect(m.config.heads == 4 && m.config.width == 16 && m.config.layers == 2 && m.config.embedDimension == 12)
+        try check(m, against: "hf_tiny_embeddings.npy")
+        // the file itself, with config.json found next to it
+        let m2 = try CLIPTextModel(path: TestPaths.fixture("text/hf_tiny/model.safetensors"))
+        #expect(m2.config == m.config)
+    }
+
+    @Test func ov3dSafetensorsRoundTrip() throws {
+        let m = try CLIPTextModel(path: TestPaths.fixture("text/hf_tiny"))
+        let path = NSTemporaryDirectory() + "/ov3d-clip-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try m.save(path: path)
+        let back = try CLIPTextModel(path: path)
+        #expect(back.config == m.config)
+        try check(back, against: "hf_tiny_embeddings.npy")
+    }
+
+    @Test func wrongModelsAreClearErrors() throws {
+        // a MinkUNet checkpoint (issue 4's fixture) and a non-model safetensors
+        let mink = TestPaths.fixture("checkpoint/openscene18a_module.pth.tar")
+        if FileManager.default.fileExists(atPath: mink) {
+            #expect { try CLIPTextModel(path: mink) } throws: { e in
+                (e as? OV3DError)?.status == .format && "\(e)".contains("not a CLIP text model")
+            }
+        }
+        var sd = StateDict()
+        sd.set("weight", try Tensor([1, 2, 3], shape: [3]))
+        let path = NSTemporaryDirectory() + "/ov3d-notclip-\(getpid()).safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Safetensors.write(sd, path: path)
+        #expect(throws: OV3DError.self) { try CLIPTextModel(path: path) }
+        #expect(throws: OV3DError.self) { try CLIPTextModel(path: "/nonexistent/clip.pt") }
+        #expect(throws: OV3DError.self) { try CLIPTextModel(path: TestPaths.fixture("text/corpus.json")) }
+        // heads that do not divide the width
+        #expect(throws: OV3DError.self) { try CLIPTextModel(path: TestPaths.fixture("text/openclip_tiny.safetensors"), options: CLIPTextLoadOptions(heads: 3)) }
+        // a model whose vocabulary does not fit the tokenizer
+        if let tok = try TextFixtures.tokenizer() {
+            let m = try CLIPTextModel(path: TestPaths.fixture("text/openclip_tiny.safetensors"), options: CLIPTextLoadOptions(heads: 2))
+            var w = m.w
+            w.config.vocabularySize = 100
+            w.tokenEmbedding = Array(w.tokenEmbedding[0..<(100 * w.config.width)])
+            #expect(throws: OV3DError.self) { try TextEncoder(tokenizer: tok, model: CLIPTextModel(weights: w)) }
+        }
+    }
+
+    @Test func badTokens() throws {
+        let m = try CLIPTextModel(path: TestPaths.fixture("text/hf_tiny"))
+        #expect(throws: OV3DError.self) { try m.encode(tokens: [[49406, 50000]]) }
+        #expect(throws: OV3DError.self) { try m.encode(tokens: [[49406, -1]]) }
+        #expect(throws: OV3DError.self) { try m.encode(tokens: [[]]) }
+        #expect(throws: OV3DError.self) { try m.encode(tokens: [[Int32](repeating: 1, count: 78)]) }
+        #expect(try m.encode(tokens: []).isEmpty)
+    }
+}
+
+@Suite struct TextEncoderTests {
+    func encoder() throws -> TextEncoder? {
+        guard let tok = try TextFixtures.tokenizer() else { return nil }
+        return try TextEncoder(tokenizer: tok, model: CLIPTextModel(path: TestPaths.fixture("text/hf_tiny")))
+    }
+
+    @Test func textsToEmbeddingsMatchTransformers() throws {
+        guard let enc = try encoder() else { return }
+        let c = TextFixtures.corpus
+        let (ref, _) = try TextFixtures.npy("hf_tiny_embeddings.npy")
+        let d = enc.dimension
+        let raw = try enc.encode(c.texts, options: TextEncodeOptions(normalize: false))
+        var worst: Float = 0
+        for r in 0..<c.texts.count { worst = max(worst, maxRelativeError(raw[r * d..<(r + 1) * d], ref[r * d..<(r + 1) * d])) }
+        #expect(worst < 1e-5)
+        // normalised (default): unit rows, same direction; the cache now answers
+        #expect(enc.cachedCount == Set(c.texts).count)
+        let n = try enc.encode(c.texts)
+        for r in 0..<c.texts.count {
+            var s: Float = 0, dot: Float = 0, rr: Float = 0
+            for j in 0..<d { s += n[r * d + j] * n[r * d + j]; dot += n[r * d + j] * ref[r * d + j]; rr += ref[r * d + j] * ref[r * d + j] }
+            #expect(abs(s - 1) < 1e-5)
+            #expect(abs(dot / rr.squareRoot() - 1) < 1e-5)
+        }
+        // fp16 rounding: every value representable in half
+        let h = try enc.encode(["a chair in a scene"], options: TextEncodeOptions(roundToHalf: true))
+        for v in h { #expect(halfToFloat(floatToHalf(v)) == v) }
+    }
+
+    @Test func templatesAndBadInput() throws {
+        guard let enc = try encoder() else { return }
+        let a = try enc.encode(["chair"], options: TextEncodeOptions(template: "a {} in a scene"))
+        let b = try enc.encode(["a chair in a scene"])
+        #expect(a == b)
+        #expect(throws: OV3DError.self) { try enc.encode([]) }
+        #expect(throws: OV3DError.self) { try enc.encode([String(repeating: "x", count: 1 << 20)]) }
+    }
+
+    @Test func labelSetVocabulary() throws {
+        guard let enc = try encoder() else { return }
+        let v = try enc.vocabulary(labelSet: .scannet20)
+        #expect(v.count == 20 && v.names.last == "other")
+        let direct = try enc.encode(["a wall in a scene", "other"])
+        let d = enc.dimension
+        #expect(maxRelativeError(v.embeddings[0..<d], direct[0..<d]) < 1e-6)
+        #expect(maxRelativeError(v.embeddings[19 * d..<20 * d], direct[d...]) < 1e-6)
+        #expect(maxRelativeError(v.embeddings[1 * d..<2 * d], direct[d...]) > 1e-3) // 'floor' differs from 'other'
+    }
+}
+
+@Suite struct LabelSetTests {
+    @Test func builtins() {
+        #expect(LabelSet.named("scannet20")?.classNames.count == 20)
+        #expect(LabelSet.named("matterport21")?.classNames.count == 21)
+        #expect(LabelSet.named("matterport40")?.classNames.count == 40)
+        #expect(LabelSet.named("matterport80")?.classNames.count == 80)
+        #expect(LabelSet.named("matterport160")?.classNames.count == 160)
+        #expect(LabelSet.named("nuscenes16")?.classNames.count == 16)
+        #expect(LabelSet.named("nuscenes16")?.encodedNames.count == 43)
+        #expect(LabelSet.named("nope") == nil)
+        // OpenScene's rules
+        let s = LabelSet.scannet20.prompts()
+        #expect(s[0] == "a wall in a scene" && s[19] == "other")
+        let m = LabelSet.matterport21.prompts()
+        #expect(m[19] == "other" && m[20] == "a ceiling in a scene")
+        #expect(LabelSet.matterport40.prompts()[38] == "other")       // air vent (quirk)
+        #expect(LabelSet.matterport80.prompts()[78] == "other")       // headboard
+        #expect(LabelSet.matterport160.prompts()[158] == "other")     // person
+        #expect(LabelSet.nuscenes16.prompts().allSatisfy { $0.hasPrefix("a ") })
+        #expect(LabelSet.scannet20.prompts(template: nil)[19] == "other")
+        let n = LabelSet.nuscenes16
+        #expect(n.classIndex(ofEncoded: 42) == 15 && n.classIndex(ofEncoded: 43) == nil)
+    }
+
+    @Test func matchesSharedLabelFiles() throws {
+        for (file, set) in [("clip/text_embeddings/scannet20_labelset.txt", LabelSet.scannet20),
+                            ("clip/text_embeddings/matterport21_labelset.txt", LabelSet.matterport21)] {
+            guard let p = TestPaths.shared(file) else { continue }
+            let names = try String(contentsOfFile: p, encoding: .utf8).split(separator: "\n").map(String.init)
+            #expect(names == set.classNames)
+        }
+    }
+}

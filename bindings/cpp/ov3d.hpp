@@ -80,11 +80,263 @@ inline ov3d_points points_view(const float *xyz, std::size_t count, std::size_t 
 
 // ---- Point clouds (issue 6) ----
 
+/// A point cloud or mesh owned by the library (PCD / PLY / npy / .bin), not thread-safe.
+///     auto c = ov3d::Cloud::load("scene.ply");
+///     auto [ids, k] = ov3d::superpoints(c);          // mesh method, segmentator defaults
+class Cloud : public Handle<ov3d_cloud, ov3d_cloud_free> {
+public:
+    using Handle::Handle;
+    static Cloud load(const std::string &path, bool drop_nan = false) {
+        ov3d_cloud_load_params p = ov3d_cloud_load_default_params();
+        p.drop_nan = drop_nan ? 1 : 0;
+        ov3d_cloud *h = nullptr;
+        check(ov3d_cloud_load(path.c_str(), &p, &h));
+        return Cloud(h);
+    }
+    static Cloud from_points(const ov3d_points &points) {
+        ov3d_cloud *h = nullptr;
+        check(ov3d_cloud_from_points(&points, &h));
+        return Cloud(h);
+    }
+    std::size_t size() const {
+        std::size_t n = 0;
+        check(ov3d_cloud_count(h_, &n));
+        return n;
+    }
+    /// Borrowed x y z floats (3 per point), valid while the cloud lives and is not relabelled.
+    const float *positions() const {
+        const float *p = nullptr;
+        check(ov3d_cloud_positions(h_, &p));
+        return p;
+    }
+    std::vector<int32_t> faces() const {
+        const int32_t *f = nullptr;
+        std::size_t n = 0;
+        check(ov3d_cloud_faces(h_, &f, &n));
+        return f ? std::vector<int32_t>(f, f + 3 * n) : std::vector<int32_t>();
+    }
+    void set_labels(const std::vector<int32_t> &labels, const std::vector<float> *scores = nullptr, bool colorize = true) {
+        check(ov3d_cloud_set_labels(h_, labels.data(), scores ? scores->data() : nullptr, labels.size(), colorize ? 1 : 0));
+    }
+    void save(const std::string &path, ov3d_cloud_format format = OV3D_FORMAT_AUTO) const {
+        check(ov3d_cloud_save(h_, path.c_str(), format));
+    }
+};
+
+/// Superpoints of a cloud: a segment id per point (-1 unassigned) and the segment count.
+inline std::pair<std::vector<int32_t>, int32_t> superpoints(const Cloud &cloud,
+                                                            const ov3d_superpoint_params *params = nullptr) {
+    std::vector<int32_t> ids(cloud.size());
+    int32_t k = 0;
+    check(ov3d_superpoints_compute(cloud.get(), params, ids.data(), ids.size(), &k));
+    return {std::move(ids), k};
+}
+
+/// Mean of each segment's features (n_points x dim) -> n_segments x dim.
+inline std::vector<float> superpoints_mean_pool(const std::vector<int32_t> &ids, int32_t k,
+                                                const std::vector<float> &features, std::size_t dim) {
+    std::vector<float> out(static_cast<std::size_t>(k) * dim);
+    check(ov3d_superpoints_mean_pool(ids.data(), ids.size(), k, features.data(), dim, out.data(), out.size()));
+    return out;
+}
+
 // ---- Models and sessions (issues 3, 4) ----
+
+// Checkpoints (issue 4): PyTorch .pth / .pth.tar and safetensors, read without PyTorch.
+
+/// Converts a checkpoint to safetensors with ov3d metadata (see ov3d_convert).
+inline void convert(const std::string &in_path, const std::string &out_path, double voxel_size = 0,
+                    const std::vector<std::string> &labels = {}, bool strip_prefixes = false) {
+    ov3d_convert_params p = ov3d_convert_default_params();
+    p.voxel_size = voxel_size;
+    p.strip_prefixes = strip_prefixes ? 1 : 0;
+    std::vector<const char *> ptrs;
+    for (const auto &l : labels) ptrs.push_back(l.c_str());
+    p.labels = ptrs.empty() ? nullptr : ptrs.data();
+    p.n_labels = ptrs.size();
+    check(ov3d_convert(in_path.c_str(), out_path.c_str(), &p));
+}
+
+/// An opened checkpoint (immutable; shareable between threads).
+class Checkpoint : public Handle<ov3d_checkpoint, ov3d_checkpoint_free> {
+public:
+    explicit Checkpoint(const std::string &path) {
+        ov3d_checkpoint *h = nullptr;
+        check(ov3d_checkpoint_open(path.c_str(), &h));
+        h_ = h;
+    }
+    std::size_t size() const {
+        std::size_t n = 0;
+        check(ov3d_checkpoint_count(h_, &n));
+        return n;
+    }
+    std::string name(std::size_t i) const {
+        const char *n = nullptr;
+        check(ov3d_checkpoint_tensor(h_, i, &n, nullptr, nullptr, nullptr, 0));
+        return n;
+    }
+    std::string dtype(std::size_t i) const {
+        const char *d = nullptr;
+        check(ov3d_checkpoint_tensor(h_, i, nullptr, &d, nullptr, nullptr, 0));
+        return d;
+    }
+    std::vector<int64_t> shape(std::size_t i) const {
+        std::size_t rank = 0;
+        check(ov3d_checkpoint_tensor(h_, i, nullptr, nullptr, &rank, nullptr, 0));
+        std::vector<int64_t> s(rank);
+        check(ov3d_checkpoint_tensor(h_, i, nullptr, nullptr, &rank, s.data(), s.size()));
+        return s;
+    }
+    std::size_t index(const std::string &name) const {
+        std::size_t i = 0;
+        check(ov3d_checkpoint_find(h_, name.c_str(), &i));
+        return i;
+    }
+    /// The tensor's values converted to float32, row-major.
+    std::vector<float> read_f32(const std::string &name) const {
+        std::size_t i = index(name);
+        std::size_t n = 1;
+        for (int64_t d : shape(i)) n *= static_cast<std::size_t>(d);
+        std::vector<float> v(n);
+        check(ov3d_checkpoint_read_f32(h_, i, v.data(), v.size()));
+        return v;
+    }
+    /// Metadata value, or "" when absent (`found` tells which).
+    std::string metadata(const std::string &key, bool *found = nullptr) const {
+        const char *v = nullptr;
+        check(ov3d_checkpoint_metadata(h_, key.c_str(), &v));
+        if (found) *found = v != nullptr;
+        return v ? v : "";
+    }
+};
 
 // ---- Text (issue 5) ----
 
+/// A vocabulary (names + unit-length embeddings); immutable, shareable between threads.
+class Vocabulary : public Handle<ov3d_vocabulary, ov3d_vocabulary_free> {
+public:
+    using Handle::Handle;
+    /// From the host's own embeddings (n x dim, row-major); names may be empty ("0", "1", ...).
+    static Vocabulary from_embeddings(const std::vector<float> &emb, std::size_t dim,
+                                      const std::vector<std::string> &names = {}) {
+        if (dim == 0) throw Error(OV3D_ERR_INVALID_ARGUMENT, "dim is 0");
+        std::vector<const char *> p;
+        for (auto &n : names) p.push_back(n.c_str());
+        ov3d_vocabulary *v = nullptr;
+        check(ov3d_vocabulary_from_embeddings(names.empty() ? nullptr : p.data(), emb.data(), emb.size() / dim, dim, &v));
+        return Vocabulary(v);
+    }
+    std::size_t size() const { std::size_t n = 0; check(ov3d_vocabulary_count(h_, &n)); return n; }
+    std::size_t dim() const { std::size_t d = 0; check(ov3d_vocabulary_dim(h_, &d)); return d; }
+    std::string name(std::size_t i) const { const char *s = nullptr; check(ov3d_vocabulary_name(h_, i, &s)); return s; }
+    /// Per point (rows of dim() floats): best word index and its cosine score.
+    void classify(const float *features, std::size_t n_points, std::vector<int32_t> &labels,
+                  std::vector<float> &scores, int32_t n_threads = 0) const {
+        labels.resize(n_points);
+        scores.resize(n_points);
+        check(ov3d_vocabulary_classify(h_, features, n_points, dim(), n_threads, labels.data(), scores.data()));
+    }
+    /// Cosine similarity of every point with word `query`.
+    std::vector<float> heatmap(std::size_t query, const float *features, std::size_t n_points) const {
+        std::vector<float> out(n_points);
+        check(ov3d_vocabulary_heatmap(h_, query, features, n_points, dim(), out.data(), out.size()));
+        return out;
+    }
+};
+
+/// A CLIP text encoder; immutable, shareable between threads.
+class TextEncoder : public Handle<ov3d_text_encoder, ov3d_text_encoder_free> {
+public:
+    using Handle::Handle;
+    TextEncoder(const std::string &weights, const std::string &vocab, const ov3d_text_encoder_params *params = nullptr) {
+        check(ov3d_text_encoder_load(weights.c_str(), vocab.c_str(), params, &h_));
+    }
+    std::size_t dim() const { std::size_t d = 0; check(ov3d_text_encoder_dim(h_, &d)); return d; }
+    /// texts.size() x dim() floats, row-major. `prompt_template` e.g. "a {} in a scene" (empty = none).
+    std::vector<float> encode(const std::vector<std::string> &texts, const std::string &prompt_template = "",
+                              bool normalize = true) const {
+        std::vector<const char *> p;
+        for (auto &t : texts) p.push_back(t.c_str());
+        ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+        tp.normalize = normalize ? 1 : 0;
+        tp.prompt_template = prompt_template.empty() ? nullptr : prompt_template.c_str();
+        std::vector<float> out(texts.size() * dim());
+        check(ov3d_text_encode(h_, p.data(), p.size(), &tp, out.data(), out.size()));
+        return out;
+    }
+    Vocabulary vocabulary(const std::vector<std::string> &names, const std::string &prompt_template = "") const {
+        std::vector<const char *> p;
+        for (auto &t : names) p.push_back(t.c_str());
+        ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+        tp.prompt_template = prompt_template.empty() ? nullptr : prompt_template.c_str();
+        ov3d_vocabulary *v = nullptr;
+        check(ov3d_vocabulary_from_texts(h_, p.data(), p.size(), &tp, &v));
+        return Vocabulary(v);
+    }
+    /// A built-in label set ("scannet20", ...) with OpenScene's prompt rules.
+    Vocabulary label_set(const std::string &name, const std::string &prompt_template = "a {} in a scene") const {
+        ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+        tp.prompt_template = prompt_template.empty() ? nullptr : prompt_template.c_str();
+        ov3d_vocabulary *v = nullptr;
+        check(ov3d_vocabulary_from_label_set(h_, name.c_str(), &tp, &v));
+        return Vocabulary(v);
+    }
+};
+
+
 // ---- Fusion and evaluation (issue 7) ----
+
+/// Online OpenScene multi-view fusion (ov3d_fusion_*): add frames as they arrive, snapshot any time.
+class Fusion : public Handle<ov3d_fusion, ov3d_fusion_free> {
+public:
+    Fusion(const ov3d_points &points, const ov3d_fusion_params &params) {
+        ov3d_fusion *h = nullptr;
+        check(ov3d_fusion_create(&points, &params, &h));
+        h_ = h;
+        n_ = points.count;
+        dim_ = static_cast<std::size_t>(params.feature_dim);
+    }
+    /// depth: W*H uint16; features: H'*W'*C float32 (or float16 bits with OV3D_FEATURE_F16);
+    /// intrinsics: 3x3 row-major; pose: 4x4 row-major camera-to-world. Returns points seen.
+    std::size_t add_frame(const uint16_t *depth, std::size_t depth_count, const void *features,
+                          std::size_t feature_count, const double *intrinsics, const double *pose,
+                          ov3d_feature_dtype dtype = OV3D_FEATURE_F32) {
+        std::size_t seen = 0;
+        check(ov3d_fusion_add_frame(h_, depth, depth_count, features, feature_count, dtype, intrinsics, pose, &seen));
+        return seen;
+    }
+    void add_manifest(const std::string &path) { check(ov3d_fusion_add_manifest(h_, path.c_str(), nullptr, nullptr)); }
+    /// Fused N x C features (zeros where unseen), N-byte visibility mask and N view counts.
+    void snapshot(std::vector<float> &features, std::vector<uint8_t> &mask, std::vector<uint32_t> *counts = nullptr) const {
+        features.resize(n_ * dim_);
+        mask.resize(n_);
+        if (counts) counts->resize(n_);
+        check(ov3d_fusion_snapshot(h_, features.data(), features.size(), mask.data(), mask.size(),
+                                   counts ? counts->data() : nullptr, counts ? counts->size() : 0));
+    }
+    void reset() { check(ov3d_fusion_reset(h_)); }
+
+private:
+    std::size_t n_ = 0, dim_ = 0;
+};
+
+/// Per-class and mean metrics of ov3d_evaluate (per-class values are -1 where undefined).
+struct EvalReport {
+    ov3d_eval_result summary{};
+    std::vector<double> iou, acc;
+};
+
+inline EvalReport evaluate(const std::vector<int32_t> &pred, const std::vector<int32_t> &gt, int32_t n_classes,
+                           int32_t ignore_label = 255, ov3d_metric_convention convention = OV3D_METRIC_STANDARD) {
+    EvalReport r;
+    r.summary.struct_size = sizeof(ov3d_eval_result);
+    r.iou.resize(static_cast<std::size_t>(n_classes > 0 ? n_classes : 0));
+    r.acc.resize(r.iou.size());
+    if (pred.size() != gt.size()) throw Error(OV3D_ERR_INVALID_ARGUMENT, "pred and gt differ in length");
+    check(ov3d_evaluate(pred.data(), gt.data(), pred.size(), n_classes, ignore_label, convention, &r.summary,
+                        r.iou.data(), r.acc.data(), r.iou.size()));
+    return r;
+}
 
 }  // namespace ov3d
 

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The one entry point for reading a checkpoint file of any supported format.
 ///
 /// Detects the format by its first bytes (not its name): a ZIP (torch ≥ 1.6 `torch.save`, including
@@ -26,7 +30,17 @@ public enum CheckpointReader {
 
     public static func load(path: String, options: TorchCheckpoint.Options) throws -> StateDict {
         let storage = try FileIO.map(path)
+        if options.verifyCRC { prefault(storage) }
         do { return try decode(storage, options: options) } catch let e as OV3DError { throw e.context(path) }
+    }
+
+    /// Every byte is about to be read (CRC): map all pages in one call (MADV_POPULATE_READ, Linux
+    /// ≥ 5.14) instead of one page fault per 4 KiB. Best effort: older kernels just return EINVAL.
+    static func prefault(_ storage: ByteStorage) {
+        #if os(Linux)
+        guard storage.count >= 1 << 20 else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: storage.base), storage.count, 22 /* MADV_POPULATE_READ */)
+        #endif
     }
 
     /// Decodes a whole checkpoint held in memory (tensors may reference `storage`).

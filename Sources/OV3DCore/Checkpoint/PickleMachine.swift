@@ -36,6 +36,9 @@ public struct PickleMachine {
             "collections.OrderedDict",
             "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
             "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+            // Tensors carrying Python attributes: _rebuild_from_type_v2(rebuild_fn, type, args, state).
+            // The types are tags only (calling them is refused).
+            "torch._tensor._rebuild_from_type_v2", "torch.Tensor", "torch.nn.parameter.Parameter",
             "_codecs.encode",
             "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
         ]
@@ -113,10 +116,10 @@ public struct PickleMachine {
             guard d <= limits.maxDepth else { throw OV3DError.format("pickle: nesting deeper than \(limits.maxDepth) levels") }
         }
         func tuple(_ items: [PickleValue]) throws -> PickleValue {
-            let d = 1 + (items.map(\.depth).max() ?? 0)
-            try checkDepth(d)
+            let t = PickleValue.makeTuple(items)
+            try checkDepth(t.depth)
             for v in items { freeze(v) }
-            return .tuple(items)
+            return t
         }
         func freeze(_ v: PickleValue) {
             switch v {
@@ -132,6 +135,9 @@ public struct PickleMachine {
             guard !l.frozen else { throw OV3DError.format("pickle: list modified after being nested (not produced by torch.save)") }
             guard l.items.count + items.count <= limits.maxStack else { throw OV3DError.format("pickle: list exceeds \(limits.maxStack) items") }
             for v in items {
+                // A container can only end up inside itself by self-insertion (anything already
+                // nested is frozen), so refusing that rules out reference cycles (and their leaks).
+                if case .list(let c) = v, c === l { throw OV3DError.format("pickle: list appended to itself") }
                 let d = v.depth + 1
                 try checkDepth(d)
                 l.depth = max(l.depth, d)
@@ -151,9 +157,10 @@ public struct PickleMachine {
                 let k = kv[i], v = kv[i + 1]
                 switch k {
                 case .string, .int, .bool, .none, .float, .bytes, .global: break
-                case .tuple(let a) where a.allSatisfy({ $0.depth == 0 }): break
+                case .tuple(_, let d) where d == 1: break
                 default: throw OV3DError.format("pickle: unhashable dict key of type \(k.kindName)")
                 }
+                if case .dict(let c) = v, c === dict { throw OV3DError.format("pickle: dict inserted into itself") }
                 let d = v.depth + 1
                 try checkDepth(d)
                 dict.depth = max(dict.depth, d)
@@ -237,7 +244,7 @@ public struct PickleMachine {
             case 0x42: try push(.bytes(Array(try raw(try u32())))) // BINBYTES
             case 0x43: try push(.bytes(Array(try raw(try u8())))) // SHORT_BINBYTES
             case 0x8E: try push(.bytes(Array(try raw(try u64len())))) // BINBYTES8
-            case 0x29: try push(.tuple([])) // EMPTY_TUPLE
+            case 0x29: try push(.tuple([], depth: 1)) // EMPTY_TUPLE
             case 0x74: try push(try tuple(try popMark())) // TUPLE
             case 0x85: let a = try pop(); try push(try tuple([a]))
             case 0x86: let b = try pop(); let a = try pop(); try push(try tuple([a, b]))
@@ -304,13 +311,20 @@ public struct PickleMachine {
     /// Applies an allowed callable to its argument tuple.
     private mutating func reduce(_ fn: PickleValue, _ args: PickleValue) throws -> PickleValue {
         guard case .global(let name) = fn else { throw OV3DError.format("pickle: REDUCE on a \(fn.kindName), not a function") }
-        guard case .tuple(let a) = args else { throw OV3DError.format("pickle: REDUCE of \(name) with non-tuple arguments") }
+        guard case .tuple(let a, _) = args else { throw OV3DError.format("pickle: REDUCE of \(name) with non-tuple arguments") }
         switch name {
         case "collections.OrderedDict":
             let d = PickleDict()
             if let items = a.first?.sequence {
                 for it in items {
                     guard let kv = it.sequence, kv.count == 2 else { throw OV3DError.format("pickle: OrderedDict item is not a pair") }
+                    let depth = max(kv[0].depth, kv[1].depth) + 1
+                    guard depth <= limits.maxDepth else { throw OV3DError.format("pickle: nesting deeper than \(limits.maxDepth) levels") }
+                    d.depth = max(d.depth, depth)
+                    for v in kv {
+                        if case .list(let l) = v { l.frozen = true }
+                        if case .dict(let c) = v { c.frozen = true }
+                    }
                     d.set(kv[0], kv[1])
                 }
             }
@@ -324,6 +338,13 @@ public struct PickleMachine {
             if skipTensors { return .none }
             guard let t = a.first, case .tensor = t else { throw OV3DError.format("pickle: \(name) without a tensor") }
             return t
+        case "torch._tensor._rebuild_from_type_v2":
+            guard a.count >= 3, case .global(let f) = a[0], f.hasPrefix("torch._utils._rebuild_"),
+                  case .global(let ty) = a[1], ty == "torch.Tensor" || ty == "torch.nn.parameter.Parameter",
+                  case .tuple = a[2] else {
+                throw OV3DError.format("pickle: _rebuild_from_type_v2 accepts only torch tensor rebuilds of torch.Tensor/Parameter")
+            }
+            return try reduce(a[0], a[2])  // the state (Python attributes) is ignored
         case "_codecs.encode":
             guard a.count >= 1, let s = a[0].stringValue else { throw OV3DError.format("pickle: _codecs.encode needs a string") }
             let enc = a.count > 1 ? (a[1].stringValue ?? "") : "utf-8"

@@ -9,7 +9,8 @@ public indirect enum PickleValue: @unchecked Sendable {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    /// A tuple and its nesting depth (stored, so depth checks never walk the structure).
+    case tuple([PickleValue], depth: Int)
     case list(PickleList)
     case dict(PickleDict)
     /// An allowed global (by its dotted name), used as a callable by REDUCE or as a type tag.
@@ -19,6 +20,11 @@ public indirect enum PickleValue: @unchecked Sendable {
     case tensor(Tensor)
     /// A numpy dtype descriptor ("f8", "i8", ...), only used to decode numpy scalars.
     case numpyDtype(String)
+
+    /// A tuple of values (depth computed from the elements' stored depths).
+    public static func makeTuple(_ items: [PickleValue]) -> PickleValue {
+        .tuple(items, depth: 1 + (items.map(\.depth).max() ?? 0))
+    }
 
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var intValue: Int64? {
@@ -40,7 +46,7 @@ public indirect enum PickleValue: @unchecked Sendable {
     /// Elements of a tuple or list.
     public var sequence: [PickleValue]? {
         switch self {
-        case .tuple(let a): return a
+        case .tuple(let a, _): return a
         case .list(let l): return l.items
         default: return nil
         }
@@ -49,7 +55,7 @@ public indirect enum PickleValue: @unchecked Sendable {
     /// Nesting depth (scalars are 0).
     var depth: Int {
         switch self {
-        case .tuple(let a): return 1 + (a.map(\.depth).max() ?? 0)
+        case .tuple(_, let d): return d
         case .list(let l): return l.depth
         case .dict(let d): return d.depth
         default: return 0
@@ -85,7 +91,7 @@ public indirect enum PickleValue: @unchecked Sendable {
         case .float(let v): return "\(v)"
         case .string(let s): return s.count <= 200 ? s : String(s.prefix(200)) + "..."
         case .bytes(let b): return "<\(b.count) bytes>"
-        case .tuple(let a): return "<tuple of \(a.count)>"
+        case .tuple(let a, _): return "<tuple of \(a.count)>"
         case .list(let l): return "<list of \(l.items.count)>"
         case .dict(let d): return "<dict of \(d.items.count)>"
         case .global(let n): return "<\(n)>"

@@ -43,3 +43,4 @@ public struct StateDict: Sendable {
         return out
     }
 }
+

@@ -162,7 +162,8 @@ public enum TorchCheckpoint {
                 }
             }
         }
-        try collect(container, prefix: "", into: &sd, depth: 0)
+        var budget = 1 << 20
+        try collect(container, prefix: "", into: &sd, depth: 0, budget: &budget)
         guard sd.count > 0 else {
             let keys = top.items.compactMap { $0.key.stringValue }.prefix(20).joined(separator: ", ")
             throw OV3DError.format("torch: no tensors found in the checkpoint (top-level keys: \(keys))")
@@ -170,13 +171,33 @@ public enum TorchCheckpoint {
         return sd
     }
 
+    /// True if `d` or one of its direct sub-dicts holds a tensor (at most 100,000 entries looked at).
     private static func hasTensor(_ d: PickleDict) -> Bool {
-        d.items.contains { if case .tensor = $0.value { return true }; if case .dict(let c) = $0.value { return c.items.contains { if case .tensor = $0.value { return true }; return false } }; return false }
+        var budget = 100_000
+        for (_, v) in d.items {
+            budget -= 1
+            if budget < 0 { return false }
+            switch v {
+            case .tensor: return true
+            case .dict(let c):
+                for (_, w) in c.items {
+                    budget -= 1
+                    if budget < 0 { return false }
+                    if case .tensor = w { return true }
+                }
+            default: break
+            }
+        }
+        return false
     }
 
-    private static func collect(_ d: PickleDict, prefix: String, into sd: inout StateDict, depth: Int) throws {
+    /// Collects tensors of nested dicts ("a.b.c" keys), at most 8 levels and `budget` visited
+    /// entries (a shared sub-dict referenced many times cannot blow up the walk).
+    private static func collect(_ d: PickleDict, prefix: String, into sd: inout StateDict, depth: Int, budget: inout Int) throws {
         guard depth < 8 else { return }
         for (k, v) in d.items {
+            budget -= 1
+            guard budget >= 0 else { throw OV3DError.format("torch: the checkpoint's dicts hold more than \(1 << 20) entries") }
             let name: String
             switch k {
             case .string(let s): name = s
@@ -185,7 +206,7 @@ public enum TorchCheckpoint {
             }
             switch v {
             case .tensor(let t): sd.set(prefix + name, t)
-            case .dict(let c): try collect(c, prefix: prefix + name + ".", into: &sd, depth: depth + 1)
+            case .dict(let c): try collect(c, prefix: prefix + name + ".", into: &sd, depth: depth + 1, budget: &budget)
             default: break
             }
         }

@@ -23,7 +23,7 @@ public struct ZipArchive: Sendable {
     public struct Limits: Sendable {
         public var maxEntries = 1 << 20
         public var maxNameBytes = 4096
-        public var maxInflatedBytes = 1 << 34
+        public var maxInflatedBytes = 1 << 32
         public init() {}
     }
 
@@ -147,6 +147,8 @@ public struct ZipArchive: Sendable {
             try requireFormat(dataOff <= cdOffset && Int(csize) <= cdOffset - dataOff,
                               "zip: entry '\(name)' data (offset \(dataOff), \(csize) bytes) runs past the central directory")
             if method == 0 { try requireFormat(csize == usize, "zip: stored entry '\(name)' has compressed size \(csize) != size \(usize)") }
+            // Deflate cannot expand more than ~1032:1: a larger declared size is a lie (and an allocation bomb).
+            if method == 8 { try requireFormat(usize <= csize &* 1032 &+ 1024, "zip: deflated entry '\(name)' declares \(usize) bytes from \(csize) compressed bytes") }
             try requireFormat(index[name] == nil, "zip: duplicate entry '\(name)'")
             index[name] = entries.count
             entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: Int(csize), uncompressedSize: Int(usize), dataOffset: dataOff))
@@ -224,7 +226,7 @@ public struct ZipArchive: Sendable {
             }
             return c
         }
-        let parts = b.count >= (8 << 20) ? max(1, threads) : 1
+        let parts = b.count >= (1 << 20) ? max(1, min(threads, b.count >> 19)) : 1
         if parts == 1 { return UInt32(truncatingIfNeeded: run(base, b.count)) }
         let step = (b.count + parts - 1) / parts
         var crcs = [UInt](repeating: 0, count: parts)

@@ -4,8 +4,15 @@
 /// Reading maps the file and validates every entry (dtype, shape × size = extent, offsets inside
 /// the data section, no overlaps); tensors share the mapping. Writing emits entries in the
 /// state dict's order, 8-byte aligned header as the reference implementation does.
+///
+/// Metadata follows ov3d's conventions (`ModelMetadata`: `ov3d.format_version`, `ov3d.architecture`,
+/// `ov3d.heads`, `ov3d.label_set`, `ov3d.voxel_size`): malformed `ov3d.*` values are rejected on
+/// read and on write; writing always records `ov3d.format_version`. Other metadata passes through.
 public enum Safetensors {
     static let maxHeader = 100 << 20
+    static let maxTensors = 1 << 20
+    static let maxNameBytes = 4096
+    static let maxRank = 32
 
     /// True if the first bytes look like a safetensors header (length + '{').
     public static func sniff(_ b: UnsafeRawBufferPointer) -> Bool {
@@ -33,6 +40,7 @@ public enum Safetensors {
         let dataSize = b.count - dataStart
         var sd = StateDict()
         var ranges: [(Int, Int, String)] = []
+        try requireFormat(entries.count <= maxTensors + 1, "safetensors: \(entries.count) entries exceed the limit of \(maxTensors)")
         for (name, v) in entries {
             if name == "__metadata__" {
                 guard let m = v.objectValue else { throw OV3DError.format("safetensors: __metadata__ is not an object") }
@@ -45,7 +53,8 @@ public enum Safetensors {
             guard let dt = v["dtype"]?.stringValue, let dtype = DType(safetensorsName: dt) else {
                 throw OV3DError.format("safetensors: tensor '\(name)' has a missing or unknown dtype")
             }
-            guard let sh = v["shape"]?.arrayValue else { throw OV3DError.format("safetensors: tensor '\(name)' has no shape") }
+            try requireFormat(!name.isEmpty && name.utf8.count <= maxNameBytes, "safetensors: tensor name is empty or longer than \(maxNameBytes) bytes")
+            guard let sh = v["shape"]?.arrayValue, sh.count <= maxRank else { throw OV3DError.format("safetensors: tensor '\(name)' has no shape") }
             var shape: [Int] = []
             for d in sh {
                 guard let x = d.intValue, x >= 0 else { throw OV3DError.format("safetensors: tensor '\(name)' has an invalid dimension") }
@@ -66,10 +75,19 @@ public enum Safetensors {
         for i in ranges.indices.dropFirst() where ranges[i].0 < ranges[i - 1].1 {
             throw OV3DError.format("safetensors: tensors '\(ranges[i - 1].2)' and '\(ranges[i].2)' overlap")
         }
+        _ = try ModelMetadata(stateDict: sd)  // validates ov3d.* conventions
         return sd
     }
 
-    public static func encode(_ sd: StateDict) throws -> [UInt8] {
+    public static func encode(_ input: StateDict) throws -> [UInt8] {
+        var sd = input
+        _ = try ModelMetadata(stateDict: sd)
+        if sd.metadata(ModelMetadata.formatVersionKey) == nil {
+            sd.setMetadata(ModelMetadata.formatVersionKey, String(ModelMetadata.currentFormatVersion))
+        }
+        for k in sd.keys {
+            try require(!k.isEmpty && k.utf8.count <= maxNameBytes && k != "__metadata__", "safetensors: invalid tensor name '\(k.prefix(64))'")
+        }
         var entries: [(String, JSON)] = []
         if !sd.metadata.isEmpty {
             entries.append(("__metadata__", .object(sd.metadata.map { ($0.0, JSON.string($0.1)) })))

@@ -26,12 +26,51 @@ public struct FusionFrame: Sendable {
         try require(features.shape.allSatisfy { $0 > 0 }, "frame: features shape \(features.shape) has a zero dimension")
         try require(features.shape[0] <= 1 << 15 && features.shape[1] <= 1 << 15,
                     "frame: feature map \(features.shape[1])×\(features.shape[0]) is too large")
+        try require(FusionFrame.allFinite(features), "frame: the feature map contains NaN or Inf")
         self.depthWidth = depthWidth
         self.depthHeight = depthHeight
         self.depth = depth
         self.intrinsics = intrinsics
         self.pose = pose
         self.features = features
+    }
+
+    /// True when every value of a float32/float16 tensor is finite (a max-reduction over the
+    /// exponent bits, parallel over chunks).
+    static func allFinite(_ t: Tensor, threads: Int = 0) -> Bool {
+        let b = t.bytes
+        let n = t.count
+        let half = t.dtype == .float16
+        guard n > 0 else { return true }
+        if Int(bitPattern: b.baseAddress!) % (half ? 2 : 4) != 0 {
+            for i in 0..<n {
+                let bad = half ? b.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & 0x7C00 == 0x7C00
+                               : b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000
+                if bad { return false }
+            }
+            return true
+        }
+        let chunks = max(1, min(Threads.resolve(threads), n / (1 << 18)))
+        var worst = [UInt32](repeating: 0, count: chunks)
+        worst.withUnsafeMutableBufferPointer { w in
+            let box = UncheckedSendable(w)
+            parallelFor(chunks, threads: chunks) { r in
+                for c in r {
+                    let lo = n * c / chunks, hi = n * (c + 1) / chunks
+                    var mx: UInt32 = 0
+                    if half {
+                        let p = b.baseAddress!.assumingMemoryBound(to: UInt16.self)
+                        for i in lo..<hi { mx = max(mx, UInt32(p[i] & 0x7C00)) }
+                    } else {
+                        let p = b.baseAddress!.assumingMemoryBound(to: UInt32.self)
+                        for i in lo..<hi { mx = max(mx, p[i] & 0x7F80_0000) }
+                    }
+                    box.value[c] = mx
+                }
+            }
+        }
+        let inf: UInt32 = half ? 0x7C00 : 0x7F80_0000
+        return !worst.contains(inf)
     }
 
     public var featureHeight: Int { features.shape[0] }

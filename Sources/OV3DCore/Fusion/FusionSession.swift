@@ -19,6 +19,8 @@
 /// Result: `fused = sum / count` (float32) where `count > 0`, zeros elsewhere; `mask = count > 0`.
 public final class FusionSession: @unchecked Sendable {
     public let params: FusionParams
+    /// Largest `N × C` accepted (2^31 float sums = 8 GiB), so a huge request is an error, not a failed allocation.
+    public static let maxElements = 1 << 31
     public let pointCount: Int
     /// Feature channels, fixed by the first frame (or `init(featureDim:)`); 0 until known.
     public private(set) var featureDim: Int
@@ -36,7 +38,7 @@ public final class FusionSession: @unchecked Sendable {
         let n = positions.count / 3
         try require(n > 0, "fusion: no points")
         let (total, overflow) = n.multipliedReportingOverflow(by: max(featureDim, 1))
-        try require(!overflow && total <= 1 << 34, "fusion: \(n) points × \(featureDim) channels is too large")
+        try require(!overflow && total <= FusionSession.maxElements, "fusion: \(n) points × \(featureDim) channels exceeds \(FusionSession.maxElements) sums")
         self.params = params
         self.pointCount = n
         self.featureDim = featureDim
@@ -54,7 +56,7 @@ public final class FusionSession: @unchecked Sendable {
     private func checkFrame(_ f: FusionFrame) throws {
         if featureDim == 0 {
             let (total, overflow) = pointCount.multipliedReportingOverflow(by: f.featureChannels)
-            try require(!overflow && total <= 1 << 34, "fusion: \(pointCount) points × \(f.featureChannels) channels is too large")
+            try require(!overflow && total <= FusionSession.maxElements, "fusion: \(pointCount) points × \(f.featureChannels) channels exceeds \(FusionSession.maxElements) sums")
         } else {
             try require(f.featureChannels == featureDim,
                         "fusion: frame has \(f.featureChannels) feature channels, the session has \(featureDim)")
@@ -75,10 +77,16 @@ public final class FusionSession: @unchecked Sendable {
                         let box = UncheckedSendable((pos, depth, dpo, fpo))
                         parallelFor(pointCount, threads: params.threads, minChunk: 4096) { r in
                             let (pos, depth, dpo, fpo) = box.value
-                            for i in r {
-                                if let (d, f) = proj.project(pos[3 * i], pos[3 * i + 1], pos[3 * i + 2], depth) {
-                                    dpo[i] = Int32(d); fpo[i] = Int32(f)
+                            var scratch = Projector.Scratch()
+                            var lo = r.lowerBound
+                            while lo < r.upperBound {
+                                let hi = min(lo + Projector.block, r.upperBound)
+                                let k = proj.projectBlock(lo..<hi, pos, depth, &scratch)
+                                for j in 0..<k {
+                                    dpo[scratch.point[j]] = Int32(scratch.depthPixel[j])
+                                    fpo[scratch.point[j]] = Int32(scratch.featurePixel[j])
                                 }
+                                lo = hi
                             }
                         }
                     }
@@ -99,6 +107,7 @@ public final class FusionSession: @unchecked Sendable {
         let c = featureDim
         let proj = Projector(frame: frame, params: params)
         let isHalf = frame.features.dtype == .float16
+        let rowBytes = c * (isHalf ? 2 : 4)
         let feat = frame.features.bytes
         let threads = Threads.resolve(params.threads)
         var seenPerChunk = [Int](repeating: 0, count: threads)
@@ -112,23 +121,46 @@ public final class FusionSession: @unchecked Sendable {
                             // One chunk per thread so each chunk owns one `seen` slot.
                             parallelFor(threads, threads: threads) { chunks in
                                 let (pos, depth, sums, counts, seen) = box.value
+                                var scratch = Projector.Scratch()
                                 for chunk in chunks {
                                     var local = 0
-                                    for i in (n * chunk / threads)..<(n * (chunk + 1) / threads) {
-                                        guard let (_, f) = proj.project(pos[3 * i], pos[3 * i + 1], pos[3 * i + 2], depth) else { continue }
-                                        local += 1
-                                        counts[i] &+= 1
-                                        let dst = i * c
-                                        let src = f * c
-                                        if isHalf {
-                                            for k in 0..<c {
-                                                sums[dst + k] += halfToFloat(feat.loadUnaligned(fromByteOffset: 2 * (src + k), as: UInt16.self))
-                                            }
-                                        } else {
-                                            for k in 0..<c {
-                                                sums[dst + k] += feat.loadUnaligned(fromByteOffset: 4 * (src + k), as: Float.self)
+                                    var lo = n * chunk / threads
+                                    let end = n * (chunk + 1) / threads
+                                    while lo < end {
+                                        let hi = min(lo + Projector.block, end)
+                                        let k = proj.projectBlock(lo..<hi, pos, depth, &scratch)
+                                        local += k
+                                        // Touch each feature row first: a tight loop of independent
+                                        // loads overlaps the cache misses of the whole block.
+                                        var touch: UInt8 = 0
+                                        for j in 0..<k { touch &+= feat.load(fromByteOffset: scratch.featurePixel[j] * rowBytes, as: UInt8.self) }
+                                        scratch.touched = touch
+                                        for j in 0..<k {
+                                            let i = scratch.point[j]
+                                            counts[i] &+= 1
+                                            let dst = i * c
+                                            let src = scratch.featurePixel[j] * c
+                                            if isHalf {
+                                                for q in 0..<c {
+                                                    sums[dst + q] += halfToFloat(feat.loadUnaligned(fromByteOffset: 2 * (src + q), as: UInt16.self))
+                                                }
+                                            } else if c % 8 == 0 {
+                                                // Lane-wise float32 adds: the same results as the scalar loop.
+                                                let out = UnsafeMutableRawPointer(sums.baseAddress! + dst)
+                                                var q = 0
+                                                while q < c {
+                                                    let a = out.loadUnaligned(fromByteOffset: 4 * q, as: SIMD8<Float>.self)
+                                                    let b = feat.loadUnaligned(fromByteOffset: 4 * (src + q), as: SIMD8<Float>.self)
+                                                    out.storeBytes(of: a + b, toByteOffset: 4 * q, as: SIMD8<Float>.self)
+                                                    q += 8
+                                                }
+                                            } else {
+                                                for q in 0..<c {
+                                                    sums[dst + q] += feat.loadUnaligned(fromByteOffset: 4 * (src + q), as: Float.self)
+                                                }
                                             }
                                         }
+                                        lo = hi
                                     }
                                     seen[chunk] = local
                                 }
@@ -214,24 +246,78 @@ struct Projector: Sendable {
         vis = params.visibilityThreshold
     }
 
-    /// (depth pixel index, feature pixel index) of a visible point, else nil.
+    /// Points per block of the three-pass kernel (projection, depth test, gather): independent
+    /// loads of a block overlap in memory, unlike one long dependency chain per point.
+    static let block = 512
+
+    /// Per-thread scratch for one block (bounded: `block` entries each).
+    struct Scratch {
+        var point = [Int](repeating: 0, count: Projector.block)
+        var depthPixel = [Int](repeating: 0, count: Projector.block)
+        var featurePixel = [Int](repeating: 0, count: Projector.block)
+        var z = [Double](repeating: 0, count: Projector.block)
+        /// Sink for the cache-touch loads (keeps them from being optimised away).
+        var touched: UInt8 = 0
+    }
+
+    /// Round half to even for |x| < 2^51 (the default FP rounding mode does it: adding and
+    /// subtracting 1.5·2^52 leaves no fraction bits). NaN stays NaN; ±Inf becomes NaN; values
+    /// beyond 2^51 stay far outside any image, so the bound checks reject them as `np.round`
+    /// values would be rejected.
     @inline(__always)
-    func project(_ px: Float, _ py: Float, _ pz: Float, _ depth: UnsafeBufferPointer<UInt16>) -> (Int, Int)? {
-        let x = Double(px), y = Double(py), z = Double(pz)
-        let zc = m.8 * x + m.9 * y + m.10 * z + m.11
-        guard zc > 0 else { return nil }
-        let xc = m.0 * x + m.1 * y + m.2 * z + m.3
-        let yc = m.4 * x + m.5 * y + m.6 * z + m.7
-        let u = (xc * fx / zc + cx).rounded(.toNearestOrEven)
-        let v = (yc * fy / zc + cy).rounded(.toNearestOrEven)
-        // Comparisons on doubles first: NaN and huge values fail here, before any Int conversion.
-        guard u >= lo, u < hiU, v >= lo, v < hiV else { return nil }
-        let ui = Int(u), vi = Int(v)
-        let di = vi * w + ui
-        let d = Double(depth[di]) / scale
-        guard abs(d - zc) <= vis * d else { return nil }
-        let uf = ((2 * ui + 1) * wf) / (2 * w)
-        let vf = ((2 * vi + 1) * hf) / (2 * h)
-        return (di, vf * wf + uf)
+    static func roundHalfEven(_ x: Double) -> Double {
+        let magic = 6_755_399_441_055_744.0 // 1.5 · 2^52
+        return abs(x) < 2_251_799_813_685_248.0 ? (x + magic) - magic : x // 2^51
+    }
+
+    /// Visible points of `range`: fills `scratch.point/depthPixel/featurePixel[0..<k]` (in
+    /// point order) and returns k.
+    @inline(__always)
+    func projectBlock(_ range: Range<Int>, _ pos: UnsafeBufferPointer<Float>, _ depth: UnsafeBufferPointer<UInt16>,
+                      _ s: inout Scratch) -> Int {
+        var k = 0
+        s.point.withUnsafeMutableBufferPointer { pt in
+            s.depthPixel.withUnsafeMutableBufferPointer { dp in
+                s.featurePixel.withUnsafeMutableBufferPointer { fp in
+                    s.z.withUnsafeMutableBufferPointer { zs in
+                        // Pass 1: projection and bound checks.
+                        for i in range {
+                            let x = Double(pos[3 * i]), y = Double(pos[3 * i + 1]), z = Double(pos[3 * i + 2])
+                            let zc = m.8 * x + m.9 * y + m.10 * z + m.11
+                            let xc = m.0 * x + m.1 * y + m.2 * z + m.3
+                            let yc = m.4 * x + m.5 * y + m.6 * z + m.7
+                            let u = Projector.roundHalfEven(xc * fx / zc + cx)
+                            let v = Projector.roundHalfEven(yc * fy / zc + cy)
+                            // Comparisons on doubles first: NaN and huge values fail here, before any Int conversion.
+                            if zc > 0, u >= lo, u < hiU, v >= lo, v < hiV {
+                                pt[k] = i
+                                dp[k] = Int(v) * w + Int(u)
+                                zs[k] = zc
+                                k += 1
+                            }
+                        }
+                        // Pass 2: depth-visibility test (independent loads), compacting in place.
+                        var kept = 0
+                        for j in 0..<k {
+                            let d = Double(depth[dp[j]]) / scale
+                            if abs(d - zs[j]) <= vis * d {
+                                pt[kept] = pt[j]
+                                dp[kept] = dp[j]
+                                kept += 1
+                            }
+                        }
+                        k = kept
+                        // Pass 3: feature pixel of each visible depth pixel.
+                        for j in 0..<k {
+                            let vi = dp[j] / w, ui = dp[j] - vi * w
+                            let uf = ((2 * ui + 1) * wf) / (2 * w)
+                            let vf = ((2 * vi + 1) * hf) / (2 * h)
+                            fp[j] = vf * wf + uf
+                        }
+                    }
+                }
+            }
+        }
+        return k
     }
 }

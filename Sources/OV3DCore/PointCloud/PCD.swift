@@ -88,8 +88,9 @@ public enum PCD {
         }
         let fc = find("rgb") ?? find("rgba")
         if let fc { try requireFormat(fields[fc].type.size == 4, "pcd: rgb field must have SIZE 4") }
-        let fnx = find("normal_x"), fny = find("normal_y"), fnz = find("normal_z")
-        let hasN = fnx != nil && fny != nil && fnz != nil
+        let hasN = find("normal_x") != nil && find("normal_y") != nil && find("normal_z") != nil
+        // Normals only when all three components exist.
+        let fnx = hasN ? find("normal_x") : nil, fny = hasN ? find("normal_y") : nil, fnz = hasN ? find("normal_z") : nil
         let fi = find("intensity"), fl = find("label"), fs = find("score")
 
         var cloud = PointCloud()
@@ -154,6 +155,9 @@ public enum PCD {
             let (need, o2) = n.multipliedReportingOverflow(by: step)
             try requireFormat(!o2 && usize == need, "pcd: binary_compressed holds \(usize) bytes, expected \(need)")
             try cur.need(csize)
+            // LZF expands at most ~88x (a 3-byte back reference yields 264 bytes): a larger
+            // declared size is a lie, refused before allocating.
+            try requireFormat(usize <= 96 * csize + 64, "pcd: binary_compressed declares \(usize) bytes from \(csize) compressed")
             let raw = try LZF.decompress(UnsafeRawBufferPointer(rebasing: b[cur.offset..<(cur.offset + csize)]), outputSize: usize)
             raw.withUnsafeBytes { r in
                 // Structure of arrays: each field's values for all points, one field after the other.
@@ -210,7 +214,7 @@ public enum PCD {
         }
         try c.validate()
         let n = c.count
-        try require(n > 0, "PCD.write: empty cloud")
+        try require(n > 0 && n <= Int(Int32.max), "PCD.write: \(n) points (need 1...2^31-1)")
         let organized = c.width > 0 && c.height > 0 && c.width * c.height == n
         let w = organized ? c.width : n, h = organized ? c.height : 1
         var err = [CChar](repeating: 0, count: 512)

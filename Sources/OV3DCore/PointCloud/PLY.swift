@@ -163,6 +163,60 @@ public enum PLY {
                 return v
             }
             var poly: [Int32] = []
+            if e.properties.isEmpty { continue }
+            // Binary fast paths: fixed-size records (vertices), and triangle lists of 32-bit indices.
+            if enc != .ascii && e.properties.allSatisfy({ $0.listCount == nil }) {
+                let rec = e.properties.reduce(0) { $0 + $1.type.size }
+                let (tot, o) = e.count.multipliedReportingOverflow(by: rec)
+                try requireFormat(!o, "ply: element '\(e.name)' is too large")
+                try cur.need(tot)
+                if isVertex {
+                    var offsets: [Int] = [], acc = 0
+                    for p in e.properties { offsets.append(acc); acc += p.type.size }
+                    let used = (0..<e.properties.count).filter { if case .skip = slots[$0] { return false } else { return true } }
+                    let base = b.baseAddress! + cur.offset
+                    for r in 0..<e.count {
+                        let rp = base + r * rec
+                        for pi in used {
+                            let p = e.properties[pi]
+                            let v = p.type.load(rp + offsets[pi], bigEndian: big)
+                            switch slots[pi] {
+                            case .pos(let k): cloud.positions[3 * r + k] = Float(v)
+                            case .normal(let k): if hasNormals { cloud.normals[3 * r + k] = Float(v) }
+                            case .color(let k): if hasColors { cloud.colors[3 * r + k] = colorByte(v, p.type) }
+                            case .intensity: cloud.intensity[r] = Float(v)
+                            case .label: cloud.labels[r] = clampInt32(v)
+                            case .score: cloud.scores[r] = Float(v)
+                            case .skip: break
+                            }
+                        }
+                    }
+                }
+                cur.offset += tot
+                continue
+            }
+            if enc != .ascii, let fp = faceProp, e.properties.count == 1, let ct = e.properties[fp].listCount,
+               e.properties[fp].type.size == 4 {
+                let signed = e.properties[fp].type == .int32
+                let n32 = UInt32(n)
+                for r in 0..<e.count {
+                    let len = try cur.scalar(ct, bigEndian: big)
+                    try requireFormat(len >= 3 && len <= 65536, "ply: face \(r) has \(len) vertices")
+                    let m = Int(len)
+                    try cur.need(4 * m)
+                    poly.removeAll(keepingCapacity: true)
+                    for j in 0..<m {
+                        var u = b.loadUnaligned(fromByteOffset: cur.offset + 4 * j, as: UInt32.self)
+                        u = big ? UInt32(bigEndian: u) : UInt32(littleEndian: u)
+                        // Negative int32 indices become huge as UInt32 and fail the range check.
+                        try requireFormat(u < n32, "ply: face \(r) refers to vertex \(signed ? Int64(Int32(bitPattern: u)) : Int64(u)) (of \(n))")
+                        poly.append(Int32(bitPattern: u))
+                    }
+                    cur.offset += 4 * m
+                    for k in 1..<(m - 1) { faces.append(poly[0]); faces.append(poly[k]); faces.append(poly[k + 1]) }
+                }
+                continue
+            }
             for r in 0..<e.count {
                 for (pi, p) in e.properties.enumerated() {
                     if let ct = p.listCount {

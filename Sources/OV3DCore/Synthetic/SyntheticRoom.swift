@@ -93,7 +93,7 @@ public struct SyntheticRoom: Sendable {
                     if p.x < -0.001 || p.y < -0.001 || p.x > size.x + 0.001 || p.y > size.y + 0.001 || p.z < -0.001 { continue }
                     // Drop points hidden inside another box (e.g. wall behind a door).
                     if boxes.contains(where: { o in
-                        o.label != b.label && (o.min.x < p.x && p.x < o.max.x) && (o.min.y < p.y && p.y < o.max.y) && (o.min.z < p.z && p.z < o.max.z)
+                        o.label != b.label && (o.min.x < p.x && p.x < o.max.x) && (o.min.y < p.y && p.y < o.max.y) && (o.min.z - 1e-3 < p.z && p.z < o.max.z)
                     }) { continue }
                     cloud.positions += [p.x, p.y, p.z]
                     for c in 0..<3 {

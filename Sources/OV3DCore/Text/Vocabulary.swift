@@ -6,7 +6,8 @@
 public struct Vocabulary: Sendable {
     public let names: [String]
     /// `names.count × dimension`, row-major, each row unit length.
-    public let embeddings: [Float]
+    public var embeddings: [Float] { embeddingsStorage }
+    var embeddingsStorage: [Float]
     public let dimension: Int
 
     public var count: Int { names.count }
@@ -30,7 +31,7 @@ public struct Vocabulary: Sendable {
             for j in 0..<dimension { e[r * dimension + j] *= inv }
         }
         self.names = names
-        self.embeddings = e
+        self.embeddingsStorage = e
         self.dimension = dimension
     }
 
@@ -66,5 +67,35 @@ public struct Vocabulary: Sendable {
             best[i] = bv
         }
         return (labels, best)
+    }
+}
+
+extension Vocabulary {
+    /// Cosine similarity of every feature row with word `query` (a similarity heat-map).
+    public func heatmap(query: Int, features: [Float]) throws -> [Float] {
+        try require(query >= 0 && query < count, "query index \(query) is outside the vocabulary of \(count) words")
+        try require(features.count % dimension == 0, "features are not rows of \(dimension) floats")
+        let n = features.count / dimension
+        let d = dimension
+        var out = [Float](repeating: 0, count: n)
+        features.withUnsafeBufferPointer { f in
+            embeddings.withUnsafeBufferPointer { e in
+                let q = e.baseAddress! + query * d
+                for i in 0..<n {
+                    let row = f.baseAddress! + i * d
+                    var dot: Float = 0, s: Float = 0
+                    for j in 0..<d { dot += row[j] * q[j]; s += row[j] * row[j] }
+                    out[i] = s > 0 ? dot / s.squareRoot() : 0
+                }
+            }
+        }
+        return out
+    }
+
+    /// A copy whose embeddings are rounded to IEEE half (OpenScene keeps fp16 text features).
+    public func roundedToHalf() -> Vocabulary {
+        var v = self
+        v.embeddingsStorage = embeddings.map { halfToFloat(floatToHalf($0)) }
+        return v
     }
 }

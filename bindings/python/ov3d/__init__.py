@@ -50,3 +50,6 @@ def set_log_callback(fn, min_level=LOG_WARN):
         cb = _LOG_CALLBACK(lambda level, msg, user: fn(int(level), msg.decode("utf-8", "replace")))
     _check(_load().ov3d_set_log_callback(cb, None, int(min_level)))
     _log_keepalive = cb
+
+# Subsystems (each a thin module over its section of ov3d.h).
+from . import checkpoint, fusion, pointcloud, text  # noqa: E402,F401

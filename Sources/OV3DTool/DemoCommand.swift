@@ -1,0 +1,235 @@
+import ArgumentParser
+import Foundation
+import OV3DCore
+
+/// `ov3d demo`: the end-to-end path on data the project generates itself.
+///
+/// A synthetic room (labelled boxes) is sampled into a point cloud and rendered into posed
+/// RGB-D frames; two simulated 2D open-vocabulary teachers with different per-class
+/// capabilities produce feature maps in CLIP's text space; ov3d fuses each teacher's maps onto
+/// the points, agglomerates the teachers, scores every point against the vocabulary, refines
+/// over superpoints, evaluates against the ground truth and writes segmented / heat-map PLYs.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Run the end-to-end demo on a generated room (writes PLYs and a JSON report).")
+
+    @Option(help: "Output folder.") var out = "out/demo"
+    @Option(help: "Random seed of the generated room.") var seed: UInt64 = 1
+    @Option(help: "Number of RGB-D frames to render.") var frames = 24
+    @Option(help: "Threads (0 = all cores).") var threads = 0
+    @Option(help: "Word to build a similarity heat-map for.") var query = "chair"
+    @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
+    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network; default: a randomly initialised MinkUNet18A (timing only).")
+    var checkpoint: String?
+    @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy); default: ../shared/data/clip/text_embeddings if present.")
+    var embeddings: String?
+
+    func run() throws {
+        let t0 = Date()
+        func elapsed() -> String { String(format: "%6.2f s", Date().timeIntervalSince(t0)) }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        Threads.setBLASThreads(threads)
+
+        // 1. World, cloud, frames.
+        let room = SyntheticRoom.generate(seed: seed)
+        let cloud = room.samplePoints(density: 900, seed: seed &+ 1)
+        let rendered = room.renderOrbit(count: frames, width: 320, height: 240, threads: threads)
+        print("[\(elapsed())] room: \(room.boxes.count) boxes, \(cloud.count) points, \(rendered.count) RGB-D frames 320×240")
+
+        // 2. Vocabulary: real CLIP ViT-B/32 label embeddings when available, else generated.
+        let vocab = try DemoVocabulary.load(classNames: room.classNames, folder: embeddings, seed: seed)
+        print("[\(elapsed())] vocabulary: \(vocab.vocabulary.count) words × \(vocab.vocabulary.dimension)-d (\(vocab.source))")
+
+        // 3. Two simulated teachers with complementary per-class capabilities.
+        let classes = room.classNames.count
+        let furniture: Set<String> = ["cabinet", "bed", "chair", "sofa", "table", "bookshelf", "desk", "refrigerator", "otherfurniture"]
+        let teachers = [
+            SimulatedTeacher(name: "teacher-A (good at furniture)",
+                             accuracy: room.classNames.map { furniture.contains($0) ? 0.95 : 0.15 }, noise: 0.4, seed: seed &+ 11),
+            SimulatedTeacher(name: "teacher-B (good at structure)",
+                             accuracy: room.classNames.map { furniture.contains($0) ? 0.15 : 0.95 }, noise: 0.4, seed: seed &+ 23),
+        ]
+
+        // 4. Multi-view fusion of each teacher onto the points (online sessions, frame by frame).
+        var fused: [FusionResult] = []
+        for teacher in teachers {
+            let session = try FusionSession(positions: cloud.positions, featureDim: vocab.vocabulary.dimension,
+                                            params: FusionParams(visibilityThreshold: 0.1, cutBound: 2, depthScale: 1000, threads: threads))
+            for (i, f) in rendered.enumerated() {
+                let map = teacher.featureMap(for: f, vocabulary: vocab.vocabulary, outWidth: 160, outHeight: 120, frameIndex: i)
+                let frame = try FusionFrame(
+                    depthWidth: f.width, depthHeight: f.height, depth: f.depth,
+                    intrinsics: try PinholeIntrinsics(fx: Double(f.fx), fy: Double(f.fy), cx: Double(f.cx), cy: Double(f.cy)),
+                    pose: try CameraPose(cameraToWorld: f.pose.map(Double.init)),
+                    features: try Tensor(map, shape: [120, 160, vocab.vocabulary.dimension]))
+                _ = try session.addFrame(frame)
+            }
+            fused.append(session.snapshot())
+        }
+        let seen = fused[0].mask.reduce(0) { $0 + Int($1) }
+        print("[\(elapsed())] fusion: \(seen) of \(cloud.count) points seen by at least one view (the rest are not scored)")
+
+        // 5. Score, agglomerate, evaluate.
+        var report: [(String, JSON)] = []
+        var rows: [(String, SegmentationMetrics, [Int32], [Float])] = []
+        // Points no view saw have no 2D feature: they are left out of the scores (ignore label),
+        // as OpenScene's 2D-fusion evaluation does.
+        let seenMask = fused[0].mask
+        var seenByClass = [Int](repeating: 0, count: classes), totalByClass = [Int](repeating: 0, count: classes)
+        for i in 0..<cloud.count { totalByClass[Int(cloud.labels[i])] += 1; seenByClass[Int(cloud.labels[i])] += Int(seenMask[i]) }
+        report.append(("seen_share_per_class", .object((0..<classes).filter { totalByClass[$0] > 0 }.map {
+            (room.classNames[$0], JSON.number(Double(seenByClass[$0]) / Double(totalByClass[$0])))
+        })))
+        let groundTruth = (0..<cloud.count).map { seenMask[$0] != 0 ? cloud.labels[$0] : 255 }
+        func evaluate(_ name: String, _ features: [Float]) throws {
+            let (labels, scores) = try vocab.vocabulary.classify(features: features, threads: threads)
+            let m = try SegmentationMetrics.evaluate(predictions: labels, groundTruth: groundTruth, classes: classes, ignore: 255)
+            rows.append((name, m, labels, scores))
+        }
+        for (t, r) in zip(teachers, fused) { try evaluate(t.name, r.features) }
+        let mean = zip(fused[0].features, fused[1].features).map { ($0 + $1) / 2 }
+        try evaluate("mean of teachers", mean)
+        try evaluate("linear (max similarity)",
+                     try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary, method: .maxSimilarity, threads: threads).features)
+
+        // SAS capability-guided fusion: capabilities measured on the first third of the frames
+        // against pseudo labels (here the renderer's ground truth, as SAM + annotation would give).
+        var builder = try CapabilityBuilder(teachers: teachers.count, classes: classes)
+        for (i, f) in rendered.enumerated() where i < max(1, rendered.count / 3) {
+            for (t, teacher) in teachers.enumerated() {
+                let predicted = teacher.labelMap(for: f, frameIndex: i, classes: classes)
+                for c in 0..<classes {
+                    let gt = f.labels.map { $0 == Int32(c) ? UInt8(1) : 0 }
+                    guard gt.contains(1) else { continue }
+                    try builder.add(teacher: t, cls: c, pseudoGroundTruth: gt, teacherMask: predicted.map { $0 == Int32(c) ? UInt8(1) : 0 })
+                }
+            }
+        }
+        let capability = try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary,
+                                                method: .capability(try builder.table(), temperature: 0.05), threads: threads).features
+        try evaluate("SAS capability-guided (τ = 0.05)", capability)
+
+        // Superpoints and a majority vote per superpoint. Supervoxels (VCCS) weigh colour, so
+        // coplanar objects (a door in a wall) stay apart, which normal-only graphs cannot do.
+        var spParams = PCLSegmentation.VCCSParams()
+        spParams.voxelResolution = 0.03
+        spParams.seedResolution = seedResolution
+        let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams))
+        print("[\(elapsed())] superpoints: \(superpoints.count) supervoxels (PCL VCCS, seed \(seedResolution) m)")
+        do {
+            let (labels, scores) = try vocab.vocabulary.classify(features: capability, threads: threads)
+            let masked = (0..<cloud.count).map { seenMask[$0] != 0 ? labels[$0] : -1 }
+            let voted = try SuperpointOps.vote(labels: masked, scores: scores, superpoints: superpoints, mode: .majority)
+            let refined = (0..<cloud.count).map { i -> Int32 in
+                let g = Int(superpoints.ids[i])
+                let v = g >= 0 ? voted.labels[g] : -1          // -1: a point no supervoxel took
+                return v >= 0 ? v : labels[i]
+            }
+            let m = try SegmentationMetrics.evaluate(predictions: refined, groundTruth: groundTruth, classes: classes, ignore: 255)
+            rows.append(("capability-guided + superpoint vote", m, refined, scores))
+        }
+
+        // The 3D network: a MinkUNet on the voxelised cloud (2 cm), features per point.
+        let net: MinkUNet
+        var netSource: String
+        if let checkpoint {
+            net = try MinkUNet.load(path: checkpoint)
+            netSource = checkpoint
+        } else {
+            let spec = try MinkUNetSpec.named("MinkUNet18A")
+            net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
+            netSource = "random weights"
+        }
+        let tNet = Date()
+        let result3D = try net.run(points: cloud.positions, voxelSize: 0.02, threads: threads, workspace: Workspace())
+        let ms = Date().timeIntervalSince(tNet) * 1000
+        print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
+        if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {
+            let f3d = result3D.pointFeatures(head: 0, normalized: true, threads: threads)
+            try evaluate("3D distilled (\(net.spec.variantName))", f3d)
+        }
+        print("\n  method                                  mIoU    mAcc")
+        for (name, m, _, _) in rows {
+            print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
+            report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
+        }
+
+        // 6. Outputs: the best segmentation and a heat-map for the query word.
+        var best = rows.max { $0.1.meanIoU < $1.1.meanIoU }!
+        for i in 0..<cloud.count where seenMask[i] == 0 { best.2[i] = -1; best.3[i] = 0 }   // unseen: no label
+        try CloudFile.writeSegmented(cloud, labels: best.2, scores: best.3, to: out + "/segmented.ply", format: .plyBinaryLE)
+        var gt = cloud
+        gt.colors = LabelColors.colors(for: cloud.labels)
+        try CloudFile.write(gt, to: out + "/ground_truth.ply", format: .plyBinaryLE)
+        try TopView.write(cloud, colors: LabelColors.colors(for: best.2), to: out + "/segmented_top.png")
+        try TopView.write(cloud, colors: gt.colors, to: out + "/ground_truth_top.png")
+        if let q = vocab.vocabulary.names.firstIndex(of: query) {
+            let scores = try vocab.vocabulary.scores(features: capability, threads: threads)
+            let heat = (0..<cloud.count).map { scores[$0 * classes + q] }
+            var h = cloud
+            h.colors = heat.flatMap { s -> [UInt8] in
+                let t = max(0, min(1, (s + 0.1) / 0.8))
+                return [UInt8(255 * t), UInt8(60 * (1 - t)), UInt8(255 * (1 - t))]
+            }
+            h.scores = heat
+            try CloudFile.write(h, to: out + "/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply", format: .plyBinaryLE)
+            print("\n  heat-map for \"\(query)\": \(out)/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply")
+        }
+        report.append(("points", .number(Double(cloud.count))))
+        report.append(("frames", .number(Double(rendered.count))))
+        report.append(("vocabulary", .string(vocab.source)))
+        try FileIO.write(out + "/report.json", text: JSON.object(report).description + "\n")
+        print("  segmentation (\(best.0)): \(out)/segmented.ply; ground truth: \(out)/ground_truth.ply; report: \(out)/report.json")
+        print("[\(elapsed())] done")
+    }
+}
+
+/// The demo's vocabulary: real CLIP label embeddings when the shared data is present, else
+/// generated unit vectors (a stand-in text space; the pipeline is the same).
+struct DemoVocabulary {
+    var vocabulary: Vocabulary
+    var source: String
+
+    static func load(classNames: [String], folder: String?, seed: UInt64) throws -> DemoVocabulary {
+        let candidates = [folder, "../shared/data/clip/text_embeddings"].compactMap { $0 }
+        for dir in candidates {
+            let path = dir + "/clip_scannet_labels_512.npy"
+            guard FileIO.exists(path) else { continue }
+            let t = try NPY.read(path: path)
+            guard t.shape == [classNames.count, 512] else { continue }
+            return DemoVocabulary(vocabulary: try Vocabulary(names: classNames, embeddings: t.floats(), dimension: 512),
+                                  source: "real CLIP ViT-B/32 text embeddings from \(dir)")
+        }
+        var rng = SplitMix64(seed: seed &+ 99)
+        let dim = 512
+        let e = (0..<(classNames.count * dim)).map { _ in rng.normal() }
+        return DemoVocabulary(vocabulary: try Vocabulary(names: classNames, embeddings: e, dimension: dim),
+                              source: "generated 512-d embeddings (no CLIP embeddings found)")
+    }
+}
+
+/// A top-down orthographic picture of a labelled cloud (highest point per pixel wins): a quick
+/// look at a segmentation without a 3D viewer.
+enum TopView {
+    static func write(_ cloud: PointCloud, colors: [UInt8], to path: String, pixelsPerMetre: Float = 80) throws {
+        guard cloud.count > 0 else { return }
+        var lo = SIMD2<Float>(.infinity, .infinity), hi = -lo
+        for i in 0..<cloud.count {
+            let p = SIMD2<Float>(cloud.positions[3 * i], cloud.positions[3 * i + 1])
+            lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
+        }
+        let w = Int((hi.x - lo.x) * pixelsPerMetre) + 1, h = Int((hi.y - lo.y) * pixelsPerMetre) + 1
+        guard w > 0, h > 0, w * h <= 1 << 24 else { return }
+        var rgb = [UInt8](repeating: 255, count: w * h * 3)
+        var top = [Float](repeating: -.infinity, count: w * h)
+        for i in 0..<cloud.count {
+            let x = Int((cloud.positions[3 * i] - lo.x) * pixelsPerMetre)
+            let y = h - 1 - Int((cloud.positions[3 * i + 1] - lo.y) * pixelsPerMetre)
+            let z = cloud.positions[3 * i + 2]
+            guard z < 2.2, z > top[y * w + x] else { continue }   // cut the ceiling-high walls off
+            top[y * w + x] = z
+            for c in 0..<3 { rgb[(y * w + x) * 3 + c] = colors[3 * i + c] }
+        }
+        try PNGFile.write(rgb, width: w, height: h, channels: 3, to: path)
+    }
+}

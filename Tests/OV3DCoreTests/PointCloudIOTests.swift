@@ -1,0 +1,286 @@
+import Foundation
+import Testing
+@testable import OV3DCore
+
+/// Bitwise float equality, all NaNs equal.
+func sameFloats(_ a: [Float], _ b: [Float]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+}
+
+func tempPath(_ name: String) -> String {
+    NSTemporaryDirectory() + "ov3d-pc-\(getpid())-\(name)"
+}
+
+/// A cloud exercising every attribute and awkward values.
+func awkwardCloud(_ n: Int = 97, seed: UInt64 = 1) -> PointCloud {
+    var rng = SplitMix64(seed: seed)
+    var c = PointCloud()
+    for i in 0..<n {
+        for _ in 0..<3 { c.positions.append(Float(bitPattern: 0x3F80_0000 ^ UInt32(truncatingIfNeeded: rng.next() & 0x7F_FFFF)) * (rng.next() % 2 == 0 ? -1 : 1) * Float(i % 7 + 1) * 3.7) }
+        for _ in 0..<3 { c.colors.append(UInt8(truncatingIfNeeded: rng.next())) }
+        for _ in 0..<3 { c.normals.append(Float(Int(rng.next() % 2001) - 1000) / 997) }
+        c.intensity.append(Float(rng.next() % 100_000) / 7)
+        c.labels.append(Int32(truncatingIfNeeded: Int64(rng.next() % 400) - 3))
+        c.scores.append(Float(rng.next() % 1_000_000) / 999_983)
+    }
+    c.positions[0] = -0.0; c.positions[1] = 1e-38; c.positions[2] = 3.4e38
+    c.positions[3] = .nan; c.positions[4] = .nan; c.positions[5] = .nan
+    c.labels[0] = Int32.min; c.labels[1] = Int32.max; c.labels[2] = -1
+    return c
+}
+
+
+@Suite struct PointCloudInteropTests {
+    struct Expect: Sendable, CustomStringConvertible {
+        var file: String, count: Int, colors = false, normals = false, intensity = false
+        var faces = 0, width = 0, height = 0, format: CloudFormat
+        var description: String { file }
+    }
+
+    static let files: [Expect] = [
+        Expect(file: "pcl_testdata/bunny.pcd", count: 397, format: .pcdASCII),
+        Expect(file: "pcl_testdata/bun0.pcd", count: 397, normals: true, format: .pcdASCII),
+        Expect(file: "pcl_testdata/sac_plane_test.pcd", count: 3283, normals: true, format: .pcdASCII),
+        Expect(file: "pcl_testdata/colored_cloud.pcd", count: 1000, colors: true, normals: true, width: 1, height: 1000, format: .pcdBinary),
+        Expect(file: "pcl_testdata/curve_close.pcd", count: 110, format: .pcdBinary),
+        Expect(file: "pcl_testdata/office1_keypoints.pcd", count: 1318, intensity: true, format: .pcdBinary),
+        Expect(file: "pcl_testdata/milk_color.pcd", count: 13704, colors: true, format: .pcdBinaryCompressed),
+        Expect(file: "pcl_testdata/car6.pcd", count: 10031, format: .pcdBinaryCompressed),
+        Expect(file: "pcl_testdata/office1.pcd", count: 307_200, colors: true, width: 640, height: 480, format: .pcdBinaryCompressed),
+        Expect(file: "pcl_testdata/table_scene_mug_stereo_textured.pcd", count: 307_200, colors: true, width: 640, height: 480, format: .pcdBinaryCompressed),
+        Expect(file: "pcl_testdata/cube.ply", count: 24, faces: 12, format: .plyBinaryLE),
+        Expect(file: "ply_interop/votenet_input_pc_scannet.ply", count: 40_000, format: .plyASCII),
+        Expect(file: "ply_interop/open3d_color.ply", count: 3017, colors: true, normals: true, faces: 5537, format: .plyBinaryLE),
+    ]
+
+    @Test(arguments: files)
+    func readsWithRightCountAndFields(_ e: Expect) throws {
+        guard let path = TestPaths.shared(e.file) else { return }
+        let l = try CloudFile.read(path)
+        #expect(l.cloud.count == e.count)
+        #expect(l.format == e.format)
+        #expect(l.cloud.hasColors == e.colors)
+        #expect(l.cloud.hasNormals == e.normals)
+        #expect(!l.cloud.intensity.isEmpty == e.intensity)
+        #expect(l.faces.count == 3 * e.faces)
+        #expect(l.cloud.height == e.height && l.cloud.width == e.width)
+        try l.cloud.validate()
+        // Cross-check against PCL's own reader: same points and attributes, bit for bit.
+        let p = try PCLReader.read(path)
+        #expect(p.cloud.count == e.count)
+        #expect(sameFloats(p.cloud.positions, l.cloud.positions))
+        if e.colors { #expect(p.cloud.colors == l.cloud.colors) }
+        if e.normals { #expect(sameFloats(p.cloud.normals, l.cloud.normals)) }
+        if e.intensity { #expect(sameFloats(p.cloud.intensity, l.cloud.intensity)) }
+    }
+
+    @Test func organizedNaNDroppedWithIndexMap() throws {
+        guard let path = TestPaths.shared("pcl_testdata/office1.pcd") else { return }
+        let kept = try CloudFile.read(path)
+        var o = CloudReadOptions()
+        o.nanPolicy = .drop
+        let dropped = try CloudFile.read(path, options: o)
+        let finite = (0..<kept.cloud.count).filter { i in (0..<3).allSatisfy { kept.cloud.positions[3 * i + $0].isFinite } }
+        #expect(dropped.cloud.count == finite.count)
+        #expect(dropped.indexMap.map(Int.init) == finite)
+        let frac = 1 - Double(finite.count) / Double(kept.cloud.count)
+        #expect(abs(frac - 0.172) < 0.005) // README: 17.2 % NaN points
+        #expect(dropped.cloud.width == 0 && dropped.cloud.height == 0)
+        let i = finite[finite.count / 2]
+        #expect(Array(dropped.cloud.positions[(3 * (finite.count / 2))..<(3 * (finite.count / 2) + 3)]) == Array(kept.cloud.positions[(3 * i)..<(3 * i + 3)]))
+        #expect(Array(dropped.cloud.colors[(3 * (finite.count / 2))..<(3 * (finite.count / 2) + 3)]) == Array(kept.cloud.colors[(3 * i)..<(3 * i + 3)]))
+    }
+
+    @Test func lidarSweeps() throws {
+        if let k = TestPaths.shared("semantickitti_seq00/velodyne/000000.bin") {
+            let l = try CloudFile.read(k)
+            #expect(l.cloud.count == 124_668)
+            #expect(l.cloud.intensity.allSatisfy { $0 >= 0 && $0 <= 1 })
+        }
+        if let n = TestPaths.shared("nuscenes/demo_sweep/n015-2018-07-24-11-22-45+0800__LIDAR_TOP__1532402927647951.pcd.bin") {
+            let l = try CloudFile.read(n)
+            #expect(l.cloud.count == 34_688)
+            #expect(l.fields == ["x", "y", "z", "intensity", "ring"])
+            #expect(l.cloud.intensity.allSatisfy { $0 >= 0 && $0 <= 255 })
+        }
+    }
+
+    @Test func scannetNPY() throws {
+        guard let p = TestPaths.shared("scannet_votenet50k/scene0000_00_vert.npy") else { return }
+        let l = try CloudFile.read(p)
+        #expect(l.cloud.count == 50_000)
+        #expect(l.cloud.hasColors)
+    }
+}
+
+@Suite struct PointCloudRoundTripTests {
+    static let plyFormats: [CloudFormat] = [.plyASCII, .plyBinaryLE, .plyBinaryBE]
+    static let pcdFormats: [CloudFormat] = [.pcdASCII, .pcdBinary, .pcdBinaryCompressed]
+
+    @Test(arguments: plyFormats + pcdFormats)
+    func exactRoundTrip(_ f: CloudFormat) throws {
+        let c = awkwardCloud()
+        let path = tempPath("rt.\(f.rawValue).\(f.rawValue.hasPrefix("ply") ? "ply" : "pcd")")
+        defer { unlink(path) }
+        try CloudFile.write(c, to: path, format: f)
+        let back = try CloudFile.read(path)
+        #expect(back.format == f)
+        #expect(sameFloats(back.cloud.positions, c.positions))
+        #expect(back.cloud.colors == c.colors)
+        #expect(sameFloats(back.cloud.normals, c.normals))
+        #expect(sameFloats(back.cloud.intensity, c.intensity))
+        #expect(back.cloud.labels == c.labels)
+        #expect(sameFloats(back.cloud.scores, c.scores))
+        if f.rawValue.hasPrefix("pcd") {
+            // PCL's reader agrees with ours on what PCL wrote.
+            let p = try PCLReader.read(path)
+            #expect(sameFloats(p.cloud.positions, c.positions))
+            #expect(p.cloud.colors == c.colors)
+            #expect(p.cloud.labels == c.labels)
+        }
+    }
+
+    @Test(arguments: plyFormats)
+    func meshRoundTrip(_ f: CloudFormat) throws {
+        var c = PointCloud()
+        c.positions = [0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0.5]
+        let faces: [Int32] = [0, 1, 2, 1, 3, 2]
+        let path = tempPath("mesh.\(f.rawValue).ply")
+        defer { unlink(path) }
+        try CloudFile.write(c, faces: faces, to: path, format: f)
+        let back = try CloudFile.read(path)
+        #expect(back.faces == faces)
+        #expect(back.cloud.positions == c.positions)
+    }
+
+    @Test func organizedPCDRoundTrip() throws {
+        var c = awkwardCloud(24)
+        c.width = 6; c.height = 4
+        for f in Self.pcdFormats {
+            let path = tempPath("org.\(f.rawValue).pcd")
+            defer { unlink(path) }
+            try CloudFile.write(c, to: path, format: f)
+            let back = try CloudFile.read(path)
+            #expect(back.cloud.width == 6 && back.cloud.height == 4)
+            #expect(sameFloats(back.cloud.positions, c.positions))
+        }
+    }
+
+    @Test func npyAndBinRoundTrip() throws {
+        var c = awkwardCloud(50)
+        c.normals = []; c.labels = []; c.scores = []
+        let np = tempPath("rt.npy"), bin = tempPath("rt.bin")
+        defer { unlink(np); unlink(bin) }
+        try CloudFile.write(c, to: np, format: .npy)
+        let a = try CloudFile.read(np)
+        #expect(sameFloats(a.cloud.positions, c.positions) && a.cloud.colors == c.colors)
+        try CloudFile.write(c, to: bin, format: .lidarBin)
+        let b = try CloudFile.read(bin)
+        #expect(sameFloats(b.cloud.positions, c.positions) && sameFloats(b.cloud.intensity, c.intensity))
+    }
+
+    @Test func segmentedCloudKeepsLabelColourScore() throws {
+        var c = PointCloud()
+        c.positions = (0..<30).map { Float($0) }
+        let labels: [Int32] = [0, 1, 2, 1, 0, -1, 7, 7, 2, 3]
+        let scores: [Float] = (0..<10).map { Float($0) / 10 }
+        for f: CloudFormat in [.plyBinaryLE, .pcdBinaryCompressed, .plyASCII, .pcdASCII] {
+            let path = tempPath("seg.\(f.rawValue).\(f.rawValue.hasPrefix("ply") ? "ply" : "pcd")")
+            defer { unlink(path) }
+            try CloudFile.writeSegmented(c, labels: labels, scores: scores, to: path, format: f)
+            let back = try CloudFile.read(path)
+            #expect(back.cloud.labels == labels)
+            #expect(back.cloud.scores == scores)
+            #expect(back.cloud.colors == LabelColors.colors(for: labels))
+            #expect(back.cloud.colors[0..<3] == back.cloud.colors[12..<15]) // same label, same colour
+            #expect(back.cloud.colors[0..<3] != back.cloud.colors[3..<6])
+        }
+    }
+}
+
+/// ov3d-written files open in PCL's command-line tools and in Python's plyfile.
+@Suite struct PointCloudExternalToolTests {
+    static func which(_ tool: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let p = "\(dir)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    @discardableResult
+    static func run(_ exe: String, _ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func pclConvertReadsOurPCD() throws {
+        guard let tool = Self.which("pcl_convert_pcd_ascii_binary") else {
+            print("SKIP: pcl_convert_pcd_ascii_binary not installed (apt-get install pcl-tools)")
+            return
+        }
+        let c = awkwardCloud(40)
+        for f in PointCloudRoundTripTests.pcdFormats {
+            let src = tempPath("ext.\(f.rawValue).pcd"), dst = tempPath("ext.\(f.rawValue).out.pcd")
+            defer { unlink(src); unlink(dst) }
+            try CloudFile.write(c, to: src, format: f)
+            for mode in ["0", "1", "2"] { // ascii, binary, binary_compressed
+                let (rc, out) = try Self.run(tool, [src, dst, mode])
+                #expect(rc == 0, "\(out)")
+                let back = try CloudFile.read(dst)
+                if mode == "0" {
+                    // The tool writes ascii with PCL's default 7-digit precision: close, not exact.
+                    #expect(zip(back.cloud.positions, c.positions).allSatisfy { ($0.isNaN && $1.isNaN) || abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
+                } else {
+                    #expect(sameFloats(back.cloud.positions, c.positions))
+                }
+                #expect(back.cloud.colors == c.colors)
+                #expect(back.cloud.labels == c.labels)
+            }
+        }
+    }
+
+    @Test func plyfileReadsOurPLY() throws {
+        let python = ProcessInfo.processInfo.environment["OV3D_TOOLS_PYTHON"] ?? Self.which("python3") ?? "/usr/bin/python3"
+        guard (try? Self.run(python, ["-c", "import plyfile, numpy"]))?.0 == 0 else {
+            print("SKIP: python with plyfile not found (set OV3D_TOOLS_PYTHON to a python with plyfile + numpy)")
+            return
+        }
+        let c = awkwardCloud(40)
+        let faces: [Int32] = [0, 1, 2, 2, 3, 4]
+        for f in PointCloudRoundTripTests.plyFormats {
+            let path = tempPath("plyfile.\(f.rawValue).ply")
+            defer { unlink(path) }
+            try CloudFile.write(c, faces: faces, to: path, format: f)
+            let script = """
+            import sys, numpy as np, plyfile
+            d = plyfile.PlyData.read(sys.argv[1]); v = d['vertex']
+            xyz = np.stack([v['x'], v['y'], v['z']], 1).astype('<f4')
+            print(len(v.data), len(d['face'].data), ' '.join(v.data.dtype.names))
+            print(xyz.tobytes().hex())
+            print(np.asarray(v['label'], '<i4').tobytes().hex())
+            print(np.stack([v['red'], v['green'], v['blue']], 1).astype('u1').tobytes().hex())
+            print(np.concatenate(list(d['face']['vertex_indices'])).astype('<i4').tobytes().hex())
+            """
+            let (rc, out) = try Self.run(python, ["-c", script, path])
+            #expect(rc == 0, "\(out)")
+            let lines = out.split(separator: "\n").map(String.init)
+            guard lines.count >= 5 else { Issue.record("plyfile output: \(out)"); continue }
+            #expect(lines[0] == "40 2 x y z nx ny nz red green blue intensity label score")
+            func hex<T>(_ a: [T]) -> String { a.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } }
+            // NaN payloads are preserved by both writers, so bytes compare exactly.
+            #expect(lines[1] == hex(c.positions.map { $0.isNaN ? Float.nan : $0 }) || f == .plyASCII)
+            #expect(lines[2] == hex(c.labels))
+            #expect(lines[3] == hex(c.colors))
+            #expect(lines[4] == hex(faces))
+        }
+    }
+}
