@@ -204,3 +204,22 @@ private func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { a
         #expect(same.voxelCount == 1 && same.inverse == [Int32](repeating: 0, count: 10) && same.representative == [0])
     }
 }
+
+@Suite struct CoordinateHashTests {
+    @Test func growsBeyondItsInitialCapacity() {
+        var h = CoordinateHash(capacity: 1)
+        for i in 0..<10_000 { #expect(h.insert(CoordinateKey.pack(Int32(i), Int32(-i), 3), Int32(i)) == Int32(i)) }
+        #expect(h.count == 10_000)
+        for i in stride(from: 0, to: 10_000, by: 97) { #expect(h.find(CoordinateKey.pack(Int32(i), Int32(-i), 3)) == Int32(i)) }
+        #expect(h.find(CoordinateKey.pack(5, 5, 5)) == -1)
+    }
+
+    /// Very sparse voxels (one per 4³ block): the block index must hold many more blocks than n / 8.
+    @Test func sparseCloudKernelMap() throws {
+        var c = [Int32]()
+        for i in 0..<500 { c += [Int32(i % 10) * 8, Int32(i / 10 % 10) * 8, Int32(i / 100) * 8] }
+        let cm = CoordinateManager(input: try CoordinateMap(unique: c), threads: 1)
+        let km = try cm.kernelMap(kernelSize: 5, inStride: 1, stride: 1)
+        #expect(km.totalPairs == 500)
+    }
+}

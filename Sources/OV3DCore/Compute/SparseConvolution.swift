@@ -12,6 +12,15 @@ import Glibc
 /// offset of a stride-1 odd kernel (the centre) is a dense GEMM straight into the tile. With rows
 /// in spatial (Morton) order, the gathered inputs of a tile are cache-resident too.
 public enum SparseConvolution {
+    /// What happens to each output tile once all offsets are summed (while it is in cache).
+    public enum Epilogue {
+        case none
+        /// `max(x, 0)`
+        case relu
+        /// `max(x + residual, 0)` with a residual of the output's shape (a residual block's end).
+        case addRelu(FeatureMatrix)
+    }
+
     /// Floats per output tile (default 128 Ki = 512 KiB, so the tile, the gathered block and the
     /// product block stay in a 1 MiB L2); `OV3D_CONV_TILE_FLOATS` overrides it for tuning.
     nonisolated(unsafe) static var tileFloats: Int = {
@@ -35,13 +44,27 @@ public enum SparseConvolution {
 
     /// `out = conv(input, weights) + bias`, with `out` of shape `map.outCount × weights.cout`.
     public static func forward(_ input: FeatureMatrix, weights w: ConvWeights, map: KernelMap,
-                               into out: FeatureMatrix, workspace: Workspace, threads: Int) throws {
+                               into out: FeatureMatrix, workspace: Workspace, threads: Int,
+                               epilogue: Epilogue = .none) throws {
         guard input.cols == w.cin, input.rows == map.inCount, out.rows == map.outCount, out.cols == w.cout,
               map.volume == w.volume, w.bias.isEmpty || w.bias.count == w.cout else {
             throw OV3DError.internal("convolution shapes disagree: input \(input.rows)×\(input.cols), output \(out.rows)×\(out.cols), weights k\(w.kernelSize) \(w.cin)->\(w.cout), map \(map.inCount)->\(map.outCount) volume \(map.volume)")
         }
         let cin = w.cin, cout = w.cout, nOut = out.rows
         guard nOut > 0 else { return }
+        var mode = 0
+        var residual: UnsafeMutablePointer<Float>? = nil
+        switch epilogue {
+        case .none: break
+        case .relu: mode = 1
+        case .addRelu(let r):
+            guard r.rows == out.rows, r.cols == out.cols else {
+                throw OV3DError.internal("residual \(r.rows)×\(r.cols) differs from the output \(out.rows)×\(out.cols)")
+            }
+            mode = 2
+            residual = r.data
+        }
+        let epi = UncheckedSendable((mode, residual))
         let identity: Int? = (map.identityOffset.map { map.pairCount($0) == nOut && input.rows == nOut } ?? false)
             ? map.identityOffset : nil
         let tile = tileRows(cout: cout)
@@ -74,6 +97,14 @@ public enum SparseConvolution {
                                     let t0 = t * tile, t1 = min(nOut, t0 + tile)
                                     convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: g, s: s, wbase: wbase, bias: bias,
                                              inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                    let (mode, res) = epi.value
+                                    if mode == 1 {
+                                        let o = outp + t0 * cout
+                                        for i in 0..<((t1 - t0) * cout) { o[i] = max(o[i], 0) }
+                                    } else if mode == 2, let res {
+                                        let o = outp + t0 * cout, r = res + t0 * cout
+                                        for i in 0..<((t1 - t0) * cout) { o[i] = max(o[i] + r[i], 0) }
+                                    }
                                     t += workers
                                 }
                             }

@@ -109,7 +109,7 @@ public final class MinkUNet: @unchecked Sendable {
         do { input = try CoordinateMap(unique: sortedCoords) } catch let e as OV3DError {
             throw OV3DError(e.status, e.message + " (rows in spatial order)")
         }
-        let cm = CoordinateManager(input: input, threads: threads)
+        let cm = CoordinateManager(input: input, threads: threads, workspace: workspace)
         var flops = 0.0
         let blockCount: Int = spec.layers.reduce(0, +)
         let totalSteps = Float(10 + blockCount)
@@ -125,13 +125,15 @@ public final class MinkUNet: @unchecked Sendable {
             clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
             return Double(t.tv_sec) * 1000 + Double(t.tv_nsec) / 1e6
         }
-        func conv(_ x: FeatureMatrix, _ w: ConvWeights, _ kmFn: @autoclosure () throws -> KernelMap) throws -> FeatureMatrix {
+        func conv(_ x: FeatureMatrix, _ w: ConvWeights, _ kmFn: @autoclosure () throws -> KernelMap,
+                  epilogue: SparseConvolution.Epilogue = .none) throws -> FeatureMatrix {
             let c0 = cpuMs()
             let km = try kmFn()
             let c1 = cpuMs()
             account("kernel maps", c1 - c0)
             let out = try workspace.matrix(rows: km.outCount, cols: w.cout)
-            try SparseConvolution.forward(x, weights: w, map: km, into: out, workspace: workspace, threads: threads)
+            try SparseConvolution.forward(x, weights: w, map: km, into: out, workspace: workspace, threads: threads,
+                                          epilogue: epilogue)
             account("conv k\(w.kernelSize) \(w.cin)->\(w.cout) (\(km.outCount) rows)", cpuMs() - c1)
             flops += 2 * Double(km.totalPairs) * Double(w.cin) * Double(w.cout)
             return out
@@ -140,17 +142,16 @@ public final class MinkUNet: @unchecked Sendable {
             let c0 = cpuMs()
             let km = try cm.kernelMap(kernelSize: 3, inStride: ts, stride: 1)
             account("kernel maps", cpuMs() - c0)
-            let y = try conv(x, b.conv1, km)
-            Elementwise.relu(y, threads: threads)
-            let z = try conv(y, b.conv2, km)
-            workspace.recycle(y)
+            let y = try conv(x, b.conv1, km, epilogue: .relu)
             if let ds = b.downsample {
                 let r = try conv(x, ds, try cm.kernelMap(kernelSize: 1, inStride: ts, stride: 1))
-                try Elementwise.addRelu(z, r, threads: threads)
+                let z = try conv(y, b.conv2, km, epilogue: .addRelu(r))
                 workspace.recycle(r)
-            } else {
-                try Elementwise.addRelu(z, x, threads: threads)
+                workspace.recycle(y)
+                return z
             }
+            let z = try conv(y, b.conv2, km, epilogue: .addRelu(x))
+            workspace.recycle(y)
             return z
         }
         /// Runs a stage; recycles its input unless `keepInput`.
@@ -171,16 +172,14 @@ public final class MinkUNet: @unchecked Sendable {
         features.withUnsafeBufferPointer { f in
             for (i, r) in order.enumerated() { (x0.data + i * cin).update(from: f.baseAddress! + Int(r) * cin, count: cin) }
         }
-        let p1 = try conv(x0, stem, try cm.kernelMap(kernelSize: 5, inStride: 1, stride: 1))
+        let p1 = try conv(x0, stem, try cm.kernelMap(kernelSize: 5, inStride: 1, stride: 1), epilogue: .relu)
         workspace.recycle(x0)
-        Elementwise.relu(p1, threads: threads)
         try tick("conv0p1s1")
         var skips = [p1]
         var x = p1
         var ts: Int32 = 1
         for l in 0..<4 {
-            let d = try conv(x, down[l], try cm.kernelMap(kernelSize: 2, inStride: ts, stride: 2))
-            Elementwise.relu(d, threads: threads)
+            let d = try conv(x, down[l], try cm.kernelMap(kernelSize: 2, inStride: ts, stride: 2), epilogue: .relu)
             ts *= 2
             try tick("down\(l + 1)")
             x = try stage(d, l, ts: ts, keepInput: false)
@@ -188,9 +187,8 @@ public final class MinkUNet: @unchecked Sendable {
         }
         // Decoder.
         for l in 0..<4 {
-            let u = try conv(x, up[l], try cm.transposedKernelMap(kernelSize: 2, inStride: ts, stride: 2))
+            let u = try conv(x, up[l], try cm.transposedKernelMap(kernelSize: 2, inStride: ts, stride: 2), epilogue: .relu)
             workspace.recycle(x)
-            Elementwise.relu(u, threads: threads)
             ts /= 2
             let skip = skips.removeLast()
             let c = try workspace.matrix(rows: u.rows, cols: u.cols + skip.cols)

@@ -23,8 +23,10 @@ public struct CoordinateHash: Sendable {
     }
 
     /// Inserts `key → value` unless the key exists; returns the stored value (existing or new).
+    /// The table doubles when it would become more than half full.
     @inlinable
     public mutating func insert(_ key: UInt64, _ value: Int32) -> Int32 {
+        if 2 * (count + 1) > keys.count { grow() }
         let m = keys.count - 1
         var i = CoordinateHash.slot(key, shift)
         while true {
@@ -37,6 +39,23 @@ public struct CoordinateHash: Sendable {
                 return value
             }
             i = (i + 1) & m
+        }
+    }
+
+    /// Doubles the table and re-inserts every key.
+    @usableFromInline
+    mutating func grow() {
+        let oldKeys = keys, oldValues = values
+        let size = 2 * keys.count
+        keys = [UInt64](repeating: CoordinateKey.empty, count: size)
+        values = [Int32](repeating: -1, count: size)
+        shift = UInt64(64 - size.trailingZeroBitCount)
+        let m = size - 1
+        for (k, v) in zip(oldKeys, oldValues) where k != CoordinateKey.empty {
+            var i = CoordinateHash.slot(k, shift)
+            while keys[i] != CoordinateKey.empty { i = (i + 1) & m }
+            keys[i] = k
+            values[i] = v
         }
     }
 

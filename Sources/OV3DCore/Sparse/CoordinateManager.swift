@@ -17,8 +17,12 @@ public final class CoordinateManager {
     }
 
     /// Starts from the input map (tensor stride 1 by convention, or the map's own stride).
-    public init(input: CoordinateMap, threads: Int) {
+    /// Optional workspace whose buffers hold the temporary neighbour tables of kernel-map builds.
+    let workspace: Workspace?
+
+    public init(input: CoordinateMap, threads: Int, workspace: Workspace? = nil) {
         self.threads = threads
+        self.workspace = workspace
         maps[input.tensorStride] = input
     }
 
@@ -45,8 +49,17 @@ public final class CoordinateManager {
             km = KernelMap.identity(count: input.count)
         } else {
             let output = try map(stride: outStride)
-            km = KernelMap.build(input: input, output: output, kernelSize: kernelSize,
-                                 sameMap: stride == 1, threads: threads)
+            let need = output.count * kernelSize * kernelSize * kernelSize
+            if let ws = workspace, let buf = try? ws.buffer(capacity: need) {
+                defer { ws.recycle(buf) }
+                let scratch = UnsafeMutableRawPointer(buf.pointer).bindMemory(to: Int32.self, capacity: need)
+                km = KernelMap.build(input: input, output: output, kernelSize: kernelSize, sameMap: stride == 1,
+                                     threads: threads, scratch: UnsafeMutableBufferPointer(start: scratch, count: need))
+                UnsafeMutableRawPointer(buf.pointer).bindMemory(to: Float.self, capacity: need)
+            } else {
+                km = KernelMap.build(input: input, output: output, kernelSize: kernelSize,
+                                     sameMap: stride == 1, threads: threads)
+            }
         }
         kernelMaps[key] = km
         return km

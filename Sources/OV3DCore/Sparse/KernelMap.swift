@@ -24,8 +24,10 @@ public struct KernelMap: Sendable {
     /// The kernel map of a convolution with kernel size `kernelSize` from `input` to `output`
     /// (ME semantics: output `o` receives input `o + offset_k · input.tensorStride`).
     /// `output` is `input` for stride 1, or `input.strided(by: s)`.
+    /// `scratch`, when given, holds the temporary neighbour table (reused across forwards, so its
+    /// pages are not faulted in again); it must hold `output.count · kernelSize³` Int32.
     public static func build(input: CoordinateMap, output: CoordinateMap, kernelSize: Int,
-                             sameMap: Bool, threads: Int) -> KernelMap {
+                             sameMap: Bool, threads: Int, scratch: UnsafeMutableBufferPointer<Int32>? = nil) -> KernelMap {
         let offs = KernelOffsets.offsets(kernelSize: kernelSize, tensorStride: input.tensorStride)
         let v = kernelSize * kernelSize * kernelSize
         let nOut = output.count
@@ -33,20 +35,33 @@ public struct KernelMap: Sendable {
         //    the table is symmetric (nb[o][k] = i ⟺ nb[i][v-1-k] = o): look up half, mirror the rest.
         let symmetric = sameMap && kernelSize % 2 == 1 && input.count == nOut
         let kEnd = symmetric ? v / 2 : v
-        var nb = [Int32](repeating: -1, count: nOut * v)
-        nb.withUnsafeMutableBufferPointer { nbp in
+        let nbBuffer: UnsafeMutableBufferPointer<Int32>
+        var owned: UnsafeMutableBufferPointer<Int32>? = nil
+        if let scratch, scratch.count >= nOut * v {
+            nbBuffer = UnsafeMutableBufferPointer(rebasing: scratch[0..<(nOut * v)])
+        } else {
+            owned = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, nOut * v))
+            nbBuffer = UnsafeMutableBufferPointer(rebasing: owned![0..<(nOut * v)])
+        }
+        defer { owned?.deallocate() }
+        nbBuffer.update(repeating: -1)
+        let index = BlockIndex(input)
+        let t = input.tensorStride
+        do {
+            let nbp = nbBuffer
             let nbBox = UncheckedSendable(nbp)
             output.coords.withUnsafeBufferPointer { oc in
                 offs.withUnsafeBufferPointer { op in
-                    input.hash.withLookup { find in
-                        parallelFor(nOut, threads: threads, minChunk: 2048) { range in
-                            let nbp = nbBox.value
+                    parallelFor(nOut, threads: threads, minChunk: 2048) { range in
+                        let nbp = nbBox.value
+                        index.withLookup { look in
                             for o in range {
                                 let x = oc[3 * o], y = oc[3 * o + 1], z = oc[3 * o + 2]
                                 for k in 0..<kEnd {
                                     let nx = x &+ op[3 * k], ny = y &+ op[3 * k + 1], nz = z &+ op[3 * k + 2]
                                     guard CoordinateKey.inRange(nx, ny, nz) else { continue }
-                                    let i = find(CoordinateKey.pack(nx, ny, nz))
+                                    // Lattice coordinates (exact: outputs and offsets are multiples of t).
+                                    let i = look.row(nx / t, ny / t, nz / t)
                                     nbp[o * v + k] = i
                                     // Symmetric stride-1 odd kernel: o is i's neighbour at the mirrored offset.
                                     if symmetric && i >= 0 { nbp[Int(i) * v + (v - 1 - k)] = Int32(o) }
@@ -61,7 +76,8 @@ public struct KernelMap: Sendable {
         // 2. counts per chunk and offset, prefix sums, then fill (sorted by output row per k).
         let chunks = max(1, min(Threads.resolve(threads), nOut / 2048))
         var counts = [Int](repeating: 0, count: chunks * v)
-        nb.withUnsafeBufferPointer { nbp in
+        do {
+            let nbp = UnsafeBufferPointer(nbBuffer)
             counts.withUnsafeMutableBufferPointer { cp in
                 let cBox = UncheckedSendable(cp)
                 parallelFor(chunks, threads: threads) { cr in
@@ -82,7 +98,8 @@ public struct KernelMap: Sendable {
         start[v] = total
         var inRows = [Int32](repeating: 0, count: total)
         var outRows = [Int32](repeating: 0, count: total)
-        nb.withUnsafeBufferPointer { nbp in
+        do {
+            let nbp = UnsafeBufferPointer(nbBuffer)
             inRows.withUnsafeMutableBufferPointer { ip in
                 outRows.withUnsafeMutableBufferPointer { opp in
                     let box = UncheckedSendable((ip, opp))
