@@ -207,3 +207,26 @@ def points_view(xyz, rgb=None, normals=None, intensity=None):
         setattr(v, name + "_stride", arr.strides[0])
         keep.append(arr)
     return v, keep
+
+
+class OwnedHandle:
+    """Base of the objects that own one C handle: `close()` frees it exactly once (also on garbage
+    collection), and every such object is a context manager. Subclasses name their free function."""
+
+    _free = None  # name of the ov3d_*_free function
+    _h = None
+
+    def close(self):
+        h = getattr(self, "_h", None)
+        if h:
+            getattr(lib(), self._free)(h)
+            self._h = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

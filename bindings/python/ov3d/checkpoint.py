@@ -12,7 +12,7 @@ import ctypes
 
 import numpy as np
 
-from ._lib import check, lib, signature
+from ._lib import OwnedHandle, check, lib, signature
 
 __all__ = ["Checkpoint", "convert"]
 
@@ -59,27 +59,16 @@ def convert(src, dst, *, voxel_size=None, labels=None, architecture=None, strip_
     check(lib().ov3d_convert(str(src).encode(), str(dst).encode(), ctypes.byref(p)))
 
 
-class Checkpoint:
+class Checkpoint(OwnedHandle):
     """An opened checkpoint: names, dtypes and shapes of its tensors, float32 values, metadata.
     Immutable; safe to share between threads."""
+
+    _free = "ov3d_checkpoint_free"
 
     def __init__(self, path):
         h = _P()
         check(lib().ov3d_checkpoint_open(str(path).encode(), ctypes.byref(h)))
         self._h = h
-
-    def close(self):
-        if getattr(self, "_h", None):
-            lib().ov3d_checkpoint_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __len__(self):
         n = ctypes.c_size_t()

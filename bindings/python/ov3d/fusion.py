@@ -11,7 +11,7 @@ import ctypes
 
 import numpy as np
 
-from ._lib import PROGRESS_CALLBACK, InvalidArgumentError, as_array, check, lib, points_view, signature
+from ._lib import OwnedHandle, PROGRESS_CALLBACK, InvalidArgumentError, as_array, check, lib, points_view, signature
 
 _vp, _sz, _i32 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int32
 
@@ -53,8 +53,10 @@ METHODS = {"capability": 0, "mean": 1, "max_similarity": 2, "linear": 2}
 MODES = {"fusion": 0, "distill": 1, "ensemble_max": 2, "ensemble_average": 3}
 
 
-class FusionSession:
+class FusionSession(OwnedHandle):
     """Online OpenScene fusion: add frames as they arrive, snapshot at any time (memory = running sums)."""
+
+    _free = "ov3d_fusion_free"
 
     def __init__(self, xyz, feature_dim, depth_size=(640, 480), feature_size=None, visibility_threshold=0.25,
                  cut_bound=10, depth_scale=1000.0, n_threads=0):
@@ -98,19 +100,6 @@ class FusionSession:
 
     def reset(self):
         check(lib().ov3d_fusion_reset(self._h))
-
-    def close(self):
-        if getattr(self, "_h", None):
-            lib().ov3d_fusion_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def teacher_fusion(teachers, vocabulary, capabilities=None, method="capability", temperature=0.05, keep_class=-1,

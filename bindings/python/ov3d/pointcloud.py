@@ -9,7 +9,7 @@ import ctypes
 
 import numpy as np
 
-from ._lib import InvalidArgumentError, Points, as_array, check, lib, points_view, ptr, signature
+from ._lib import OwnedHandle, InvalidArgumentError, Points, as_array, check, lib, points_view, ptr, signature
 
 _P = ctypes.c_void_p
 _i32p, _f32p, _u8p = ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_uint8)
@@ -53,8 +53,10 @@ signature("ov3d_superpoints_broadcast", ctypes.c_int32, [_P, ctypes.c_size_t, ct
 signature("ov3d_superpoints_broadcast_labels", ctypes.c_int32, [_P, ctypes.c_size_t, ctypes.c_int32, _P, ctypes.c_int32, _P, ctypes.c_size_t])
 
 
-class Cloud:
+class Cloud(OwnedHandle):
     """An ov3d_cloud: a point cloud or mesh owned by the library. Not thread-safe."""
+
+    _free = "ov3d_cloud_free"
 
     def __init__(self, handle):
         self._h = handle
@@ -75,19 +77,6 @@ class Cloud:
         check(lib().ov3d_cloud_from_points(ctypes.byref(v), ctypes.byref(h)))
         del keep
         return cls(h)
-
-    def close(self):
-        if self._h:
-            lib().ov3d_cloud_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __len__(self):
         n = ctypes.c_size_t()

@@ -12,7 +12,7 @@ import ctypes
 
 import numpy as np
 
-from ._lib import InvalidArgumentError, as_array, check, lib, ptr, signature
+from ._lib import OwnedHandle, InvalidArgumentError, as_array, check, lib, ptr, signature
 
 _P = ctypes.c_void_p
 _SZ = ctypes.c_size_t
@@ -70,9 +70,11 @@ def _encode_params(template, normalize=True, round_fp16=False, n_threads=0, use_
     return p
 
 
-class TextEncoder:
+class TextEncoder(OwnedHandle):
     """A CLIP text encoder (thread-safe, immutable). `weights`: open_clip .pt/.safetensors, a Hugging
     Face CLIPTextModelWithProjection folder/model.safetensors, or ov3d safetensors."""
+
+    _free = "ov3d_text_encoder_free"
 
     def __init__(self, weights, vocab, heads=0, activation=ACTIVATION_AUTO):
         p = lib().ov3d_text_encoder_default_params()
@@ -84,19 +86,6 @@ class TextEncoder:
         d = _SZ()
         check(lib().ov3d_text_encoder_dim(self._h, ctypes.byref(d)))
         self.dim = d.value
-
-    def close(self):
-        if getattr(self, "_h", None):
-            lib().ov3d_text_encoder_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def tokenize(self, text):
         """The 77 CLIP token ids of `text` (numpy int32)."""
@@ -133,8 +122,10 @@ def label_set_class_of(name, index):
     return c.value
 
 
-class Vocabulary:
+class Vocabulary(OwnedHandle):
     """Names + unit-length embeddings; scores features by cosine similarity. Thread-safe."""
+
+    _free = "ov3d_vocabulary_free"
 
     def __init__(self, handle):
         self._h = handle
@@ -154,19 +145,6 @@ class Vocabulary:
         h = _P()
         check(lib().ov3d_vocabulary_from_embeddings(arr, ptr(e, ctypes.c_float), e.shape[0], e.shape[1], ctypes.byref(h)))
         return cls(h)
-
-    def close(self):
-        if getattr(self, "_h", None):
-            lib().ov3d_vocabulary_free(self._h)
-            self._h = None
-
-    __del__ = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __len__(self):
         return self.count
