@@ -7,6 +7,7 @@
 //   CZlib       system module for zlib (inflate for gzip/zip, crc32)
 //   CImageIO    C wrapper around libpng (16-bit depth PNGs) with setjmp error handling
 //   CSupport    C helpers for the ABI: thread-local last error, log trampoline
+//   CKernels    hot compute loops in C with explicit SIMD and runtime CPU dispatch (always -O3)
 //   OV3DCore    the Swift core (one module, a folder per subsystem)
 //   OV3DCAPI    @_cdecl exports -> libov3d.so (product "ov3d")
 //   OV3DTool    the `ov3d` command-line tool
@@ -42,9 +43,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CImageIO", cSettings: [.unsafeFlags(["-fvisibility=hidden"])], linkerSettings: [.linkedLibrary("png")]),
         .target(name: "CSupport", cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fvisibility=hidden"])]),
         .target(
             name: "OV3DCore",
-            dependencies: ["CPCLBridge", "COpenBLAS", "CZlib", "CImageIO", "CSupport"]),
+            dependencies: ["CPCLBridge", "COpenBLAS", "CZlib", "CImageIO", "CSupport", "CKernels"]),
         .target(name: "OV3DCAPI", dependencies: ["OV3DCore", "CSupport"]),
         .executableTarget(
             name: "OV3DTool",

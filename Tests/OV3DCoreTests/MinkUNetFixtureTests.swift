@@ -10,7 +10,8 @@ import Testing
 
     /// Runs one case whose network weights are `sd`; returns per-head errors.
     @discardableResult
-    func check(_ name: String, stateDict sd: StateDict, threads: Int = 1) throws -> [String: Checked] {
+    func check(_ name: String, stateDict sd: StateDict, threads: Int = 1,
+               kernels: ComputeKernels = .automatic) throws -> [String: Checked] {
         let dir = MinkFixture.dir(name)
         let meta = try MinkFixture.meta(name)
         let model = try MinkUNet(stateDict: sd)
@@ -28,7 +29,9 @@ import Testing
         let n = coords.count / 3
         let feats = FileManager.default.fileExists(atPath: dir + "/input_features.npy")
             ? try MinkFixture.floats(dir + "/input_features.npy").values : [Float](repeating: 1, count: 3 * n)
-        let out = try model.forward(coords: coords, features: feats, threads: threads, workspace: Workspace())
+        let ws = Workspace()
+        ws.kernels = kernels
+        let out = try model.forward(coords: coords, features: feats, threads: threads, workspace: ws)
         // Kernel maps and FLOPs.
         for (key, v) in meta["kernel_map_counts"]!.objectValue! {
             #expect(out.pairCounts[key] == v.arrayValue!.map { $0.intValue! }, "pair counts \(key)")
@@ -41,7 +44,7 @@ import Testing
             let ref = try MinkFixture.floats(dir + "/" + file)
             #expect(ref.shape == [n, head.dim])
             let e = MinkFixture.relMaxAbs(out.heads[i], ref.values)
-            print("\(name) head \(head.name): max-abs \(e.abs), relative \(e.rel) (threads \(threads))")
+            print("\(name) head \(head.name): max-abs \(e.abs), relative \(e.rel) (threads \(threads), \(kernels.activeName))")
             #expect(e.rel < 1e-4, "\(name) \(head.name) relative error \(e.rel)")
             result[head.name] = Checked(rel: e.rel, abs: e.abs)
         }
@@ -62,6 +65,14 @@ import Testing
         let sd = try Safetensors.read(path: MinkFixture.dir("room_18a_w8") + "/weights.safetensors")
         try check("room_18a_w8", stateDict: sd, threads: 1)
         try check("room_18a_w8", stateDict: sd, threads: 2)
+    }
+
+    /// The OpenBLAS reference path (what CPUs without AVX-512 run) against the same fixture.
+    @Test func room18AOnOpenBLAS() throws {
+        guard MinkFixture.exists("room_18a_w8") else { return }
+        let sd = try Safetensors.read(path: MinkFixture.dir("room_18a_w8") + "/weights.safetensors")
+        try check("room_18a_w8", stateDict: sd, threads: 1, kernels: .blas)
+        try check("room_18a_w8", stateDict: sd, threads: 2, kernels: .blas)
     }
 
     @Test func room34C() throws {

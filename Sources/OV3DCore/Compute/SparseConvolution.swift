@@ -7,10 +7,14 @@ import Glibc
 ///
 /// Output-stationary tiling: the output rows are processed in tiles sized to stay in cache; for
 /// each tile, every offset's pairs that land in the tile (a contiguous range, since pairs are
-/// sorted by output row within an offset) are gathered into a contiguous block, multiplied by
-/// `W[k]` with one `cblas_sgemm`, and added into the cache-resident output tile. The identity
-/// offset of a stride-1 odd kernel (the centre) is a dense GEMM straight into the tile. With rows
-/// in spatial (Morton) order, the gathered inputs of a tile are cache-resident too.
+/// sorted by output row within an offset) are multiplied by `W[k]` and added into the
+/// cache-resident output tile. The identity offset of a stride-1 odd kernel (the centre) is a
+/// dense product straight into the tile. With rows in spatial (Morton) order, the inputs a tile
+/// reads are cache-resident too.
+///
+/// Two compute paths share that schedule (`Workspace.kernels`): ov3d's vector kernels
+/// (`RowGEMM`) read the input rows and add into the output rows in place, one pass per offset;
+/// the OpenBLAS path gathers the rows into a block, runs `cblas_sgemm`, and scatter-adds.
 public enum SparseConvolution {
     /// What happens to each output tile once all offsets are summed (while it is in cache).
     public enum Epilogue {
@@ -73,14 +77,20 @@ public enum SparseConvolution {
         // single-threaded GEMM (OpenBLAS is set to 1 thread meanwhile, then restored).
         let workers = max(1, min(Threads.resolve(threads), tiles))
         let rowsPerBuffer = min(tile, nOut)
+        let vector = workspace.kernels.usesVectorKernels
         var bufs = [WorkBuffer]()
         for _ in 0..<workers {
-            bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cin))
-            bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cout))
+            if vector {
+                bufs.append(try workspace.buffer(capacity: RowGEMM.scratchFloats))
+                bufs.append(bufs[bufs.count - 1])
+            } else {
+                bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cin))
+                bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cout))
+            }
         }
         defer { for b in bufs { workspace.recycle(b) } }
-        if workers > 1 { Threads.setBLASThreads(1) }
-        defer { if workers > 1 { Threads.setBLASThreads(threads) } }
+        if workers > 1, !vector { Threads.setBLASThreads(1) }
+        defer { if workers > 1, !vector { Threads.setBLASThreads(threads) } }
         let ptrs = UncheckedSendable((input.data, out.data, bufs.map { $0.pointer }))
         w.weights.withUnsafeBufferPointer { wp in
             w.bias.withUnsafeBufferPointer { bp in
@@ -95,8 +105,13 @@ public enum SparseConvolution {
                                 var t = worker
                                 while t < tiles {
                                     let t0 = t * tile, t1 = min(nOut, t0 + tile)
-                                    convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: g, s: s, wbase: wbase, bias: bias,
-                                             inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                    if vector {
+                                        convTileVector(t0: t0, t1: t1, inp: inp, outp: outp, scratch: g, wbase: wbase, bias: bias,
+                                                       inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                    } else {
+                                        convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: g, s: s, wbase: wbase, bias: bias,
+                                                 inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                    }
                                     let (mode, res) = epi.value
                                     if mode == 1 {
                                         let o = outp + t0 * cout
@@ -115,22 +130,53 @@ public enum SparseConvolution {
         }
     }
 
-    /// One output tile `[t0, t1)`: bias, identity GEMM, then gather–GEMM–add per offset.
+    /// `bias` (or zero) in the output rows `[t0, t1)`.
+    @inline(__always)
+    static func initTile(_ outp: UnsafeMutablePointer<Float>, _ t0: Int, _ t1: Int, _ bias: UnsafeBufferPointer<Float>, _ cout: Int) {
+        if bias.isEmpty {
+            (outp + t0 * cout).initialize(repeating: 0, count: (t1 - t0) * cout)
+        } else {
+            for row in t0..<t1 { (outp + row * cout).update(from: bias.baseAddress!, count: cout) }
+        }
+    }
+
+    /// One output tile `[t0, t1)` on the vector kernels: bias, the identity offset as a dense
+    /// product, then each offset's pairs read from the input rows and added into the output rows.
+    @inline(__always)
+    static func convTileVector(t0: Int, t1: Int, inp: UnsafeMutablePointer<Float>, outp: UnsafeMutablePointer<Float>,
+                               scratch: UnsafeMutablePointer<Float>, wbase: UnsafePointer<Float>,
+                               bias: UnsafeBufferPointer<Float>, inRows: UnsafeBufferPointer<Int32>, outRows: UnsafeBufferPointer<Int32>,
+                               map: KernelMap, identity: Int?, cin: Int, cout: Int) {
+        initTile(outp, t0, t1, bias, cout)
+        if let k0 = identity {
+            RowGEMM.run(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin, aRows: nil,
+                        b: wbase + k0 * cin * cout, ldb: cout, c: outp + t0 * cout, ldc: cout, cRows: nil,
+                        accumulate: true, scratch: scratch)
+        }
+        for k in 0..<map.volume where k != identity {
+            let seg0 = map.start[k], seg1 = map.start[k + 1]
+            if seg0 == seg1 { continue }
+            let lo = lowerBound(outRows, seg0, seg1, Int32(t0))
+            let hi = lowerBound(outRows, lo, seg1, Int32(t1))
+            if hi == lo { continue }
+            RowGEMM.run(m: hi - lo, n: cout, k: cin, a: inp, lda: cin, aRows: inRows.baseAddress! + lo,
+                        b: wbase + k * cin * cout, ldb: cout, c: outp, ldc: cout, cRows: outRows.baseAddress! + lo,
+                        accumulate: true, scratch: scratch)
+        }
+    }
+
+    /// One output tile `[t0, t1)` on OpenBLAS: bias, identity GEMM, then gather–GEMM–add per offset.
     @inline(__always)
     static func convTile(t0: Int, t1: Int, inp: UnsafeMutablePointer<Float>, outp: UnsafeMutablePointer<Float>,
                          g: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, wbase: UnsafePointer<Float>,
                          bias: UnsafeBufferPointer<Float>, inRows: UnsafeBufferPointer<Int32>, outRows: UnsafeBufferPointer<Int32>,
                          map: KernelMap, identity: Int?, cin: Int, cout: Int) {
         // 1. bias (or zero) in the tile's rows.
-        if bias.isEmpty {
-            (outp + t0 * cout).initialize(repeating: 0, count: (t1 - t0) * cout)
-        } else {
-            for row in t0..<t1 { (outp + row * cout).update(from: bias.baseAddress!, count: cout) }
-        }
+        initTile(outp, t0, t1, bias, cout)
         // 2. identity offset: dense GEMM on the tile.
         if let k0 = identity {
             GEMM.sgemm(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin,
-                       b: wbase + k0 * cin * cout, ldb: cout, beta: 1, c: outp + t0 * cout, ldc: cout)
+                       b: wbase + k0 * cin * cout, ldb: cout, beta: 1, c: outp + t0 * cout, ldc: cout, kernels: .blas)
         }
         // 3. other offsets: the tile's pairs are one contiguous range per offset.
         for k in 0..<map.volume where k != identity {
@@ -150,7 +196,7 @@ public enum SparseConvolution {
             }
             for p in 0..<m { copyRow(g + p * cin, inp + Int(inRows[lo + p]) * cin, cin) }
             GEMM.sgemm(m: m, n: cout, k: cin, a: g, lda: cin, b: wbase + k * cin * cout, ldb: cout,
-                       beta: 0, c: s, ldc: cout)
+                       beta: 0, c: s, ldc: cout, kernels: .blas)
             for p in 0..<m { addRow(outp + Int(outRows[lo + p]) * cout, s + p * cout, cout) }
         }
     }

@@ -45,6 +45,9 @@ public final class Workspace {
     public private(set) var peakBytes = 0
     /// Upper bound on the bytes a workspace may hold (default 16 GiB).
     public var limitBytes = 16 << 30
+    /// The matrix-product kernels the layers run with this workspace (`.blas` forces the
+    /// OpenBLAS reference path; `.automatic` uses ov3d's vector kernels where the CPU has them).
+    public var kernels: ComputeKernels = .automatic
 
     public init() {}
 

@@ -1,16 +1,52 @@
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Single-precision matrix products on OpenBLAS (row-major).
+/// Single-precision matrix products (row-major): ov3d's vector kernels for the plain
+/// `C = A·B (+ C)` case where the CPU runs them (see `ComputeKernels`), OpenBLAS otherwise.
+/// Both use the thread count last given to `Threads.setBLASThreads`.
 public enum GEMM {
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major, with leading dimensions.
-    @inlinable
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             kernels: ComputeKernels = .automatic) {
         guard m > 0, n > 0 else { return }
+        if !transA, !transB, alpha == 1, beta == 0 || beta == 1, kernels.usesVectorKernels {
+            rowBlocked(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc)
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Rows per block of the vector-kernel path: a block of A (and of C) stays in L2 while every
+    /// column panel of B passes over it.
+    static let rowBlock = 256
+
+    /// `C (+)= A·B` on the vector kernels, row blocks spread over the BLAS thread count.
+    static func rowBlocked(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                           accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let blocks = (m + rowBlock - 1) / rowBlock
+        let threads = Double(m) * Double(n) * Double(k) < 4e6 ? 1 : Int(openblas_get_num_threads())
+        let p = UncheckedSendable((a, b, c))
+        parallelFor(blocks, threads: threads) { range in
+            let (a, b, c) = p.value
+            guard let scratch = Scratch(floats: RowGEMM.scratchFloats) else {
+                // Out of memory for 32 KiB: fall back to OpenBLAS for this range.
+                let r0 = range.lowerBound * rowBlock, r1 = min(m, range.upperBound * rowBlock)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k), 1,
+                            a + r0 * lda, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c + r0 * ldc, Int32(ldc))
+                return
+            }
+            for blk in range {
+                let r0 = blk * rowBlock, rows = min(rowBlock, m - r0)
+                RowGEMM.run(m: rows, n: n, k: k, a: a + r0 * lda, lda: lda, aRows: nil, b: b, ldb: ldb,
+                            c: c + r0 * ldc, ldc: ldc, cRows: nil, accumulate: accumulate, scratch: scratch.pointer)
+            }
+        }
     }
 
     /// Convenience over arrays: returns A[m×k] · B[k×n] (or Bᵀ when `transB`, B then n×k).
@@ -27,4 +63,17 @@ public enum GEMM {
         }
         return c
     }
+}
+
+/// A 64-byte aligned, thread-private float buffer freed at the end of its scope.
+struct Scratch: ~Copyable {
+    let pointer: UnsafeMutablePointer<Float>
+
+    init?(floats: Int) {
+        var raw: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&raw, 64, max(1, floats) * 4) == 0, let raw else { return nil }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(1, floats))
+    }
+
+    deinit { free(pointer) }
 }

@@ -209,7 +209,7 @@ public final class MinkUNet: @unchecked Sendable {
             var o = [Float](unsafeUninitializedCapacity: n * w.cout) { buf, done in
                 w.weights.withUnsafeBufferPointer { wp in
                     GEMM.sgemm(m: n, n: w.cout, k: c7, a: trunk.data, lda: c7, b: wp.baseAddress!, ldb: w.cout,
-                               beta: 0, c: buf.baseAddress!, ldc: w.cout)
+                               beta: 0, c: buf.baseAddress!, ldc: w.cout, kernels: workspace.kernels)
                 }
                 done = n * w.cout
             }

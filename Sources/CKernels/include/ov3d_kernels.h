@@ -1,0 +1,49 @@
+/* ov3d compute kernels: the hot inner loops of sparse convolution, in C with explicit SIMD and
+ * runtime CPU dispatch. Internal to libov3d (not part of the public ABI, include/ov3d.h).
+ *
+ * The one operation is a row-indexed matrix product with accumulation,
+ *
+ *     for p in [0, m):  C[orow(p)][0:n] (+)= A[irow(p)][0:k] · B        (B is k × n, row-major)
+ *
+ * where irow(p) = a_rows ? a_rows[p] : p and orow(p) = c_rows ? c_rows[p] : p. With both row lists
+ * NULL it is a plain GEMM; with them it is one kernel offset of a sparse convolution (gather from
+ * the input rows, scatter-add into the output rows) without materialising the gathered block.
+ * The caller guarantees that the output rows of one call are distinct (a kernel map's pairs of one
+ * offset are) and that every index is in bounds: these functions do not validate.
+ */
+#ifndef OV3D_KERNELS_H
+#define OV3D_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Instruction sets the kernels can use on this CPU. */
+enum ov3d_kernel_isa {
+    OV3D_KERNEL_ISA_NONE = 0,   /**< no vector kernel: callers use BLAS */
+    OV3D_KERNEL_ISA_AVX512 = 1, /**< AVX-512F (x86-64) */
+};
+
+/** The best instruction set this CPU and build support (cached after the first call). */
+int ov3d_kernel_isa(void);
+
+/** C[orow(p)] (+)= A[irow(p)] · B for p in [0, m) (see the top of this file).
+ *  `lda`, `ldb`, `ldc` are row strides in floats; `accumulate` 0 overwrites C, 1 adds to it.
+ *  `scratch` holds at least ov3d_gemm_rows_scratch_floats() floats, 64-byte aligned, private to
+ *  the calling thread (the packed panels of B). Requires ov3d_kernel_isa() >= OV3D_KERNEL_ISA_AVX512. */
+void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k,
+                           const float *a, int64_t lda, const int32_t *a_rows,
+                           const float *b, int64_t ldb,
+                           float *c, int64_t ldc, const int32_t *c_rows,
+                           int accumulate, float *scratch);
+
+/** Floats of scratch that ov3d_gemm_rows_avx512 needs. */
+int64_t ov3d_gemm_rows_scratch_floats(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
