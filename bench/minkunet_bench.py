@@ -89,10 +89,17 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     calib = os.path.join(tmp, "calib_sgemm")
     cflags = sh(["pkg-config", "--cflags", "--libs", "openblas"]).stdout.split()
-    sh(["cc", "-O2", os.path.join(HERE, "calib_sgemm.c"), "-o", calib] + cflags)
+    kdir = os.path.join(ROOT, "Sources", "CKernels")
+    sh(["cc", "-O3", os.path.join(HERE, "calib_sgemm.c"), os.path.join(kdir, "gemm_rows_avx512.c"),
+        "-I", os.path.join(kdir, "include"), "-o", calib] + cflags + ["-lpthread"])
     scene = os.path.join(ROOT, "..", "shared", "data", "scannet_votenet50k", "scene0000_00_vert.npy")
-    env_set = dict(os.environ)
-    env_unset = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    env_set = {k: v for k, v in os.environ.items() if k != "OV3D_KERNELS"}
+    env_unset = {k: v for k, v in env_set.items() if k != "OPENBLAS_CORETYPE"}
+    # ov3d as shipped (its AVX-512 kernels where the CPU has them), with the machine's CORETYPE
+    # and without it, and ov3d's OpenBLAS path (what CPUs without AVX-512 run) for comparison.
+    variants = {"ov3d": env_set, "ov3d_coretype_unset": env_unset,
+                "ov3d_openblas_path": dict(env_set, OV3D_KERNELS="blas"),
+                "ov3d_openblas_path_unset": dict(env_unset, OV3D_KERNELS="blas")}
     results = []
     for inp in args.inputs.split(","):
         if inp == "scene" and not os.path.exists(scene):
@@ -105,34 +112,39 @@ def main():
             peers = Peers(src + ["--write-weights", w, "--write-coords", c, "--ref-cache", cache,
                                  "--peers", args.peers], threads)
             out = os.path.join(tmp, "out.npy")
-            ov3d_run(tool, w, c, out, threads, env_set)
-            chk = peers.cmd(f"check {out}")
-            ov3d_run(tool, w, c, out, threads, env_unset)
-            chk_unset = peers.cmd(f"check {out}")
-            ok = float(chk[1]) < 1e-4 and float(chk_unset[1]) < 1e-4
-            print(f"[{inp}, {threads} thread(s)] voxels {peers.voxels}, FLOPs {peers.flops / 1e9:.1f} G; ov3d vs fp64 reference: "
-                  f"rel max-abs {float(chk[1]):.2e} (CORETYPE set), {float(chk_unset[1]):.2e} (unset) -> {'OK' if ok else 'WRONG'}",
-                  flush=True)
-            t = {"ov3d": [], "ov3d_coretype_unset": []}
+            checks = {}
+            for name, env in variants.items():
+                ov3d_run(tool, w, c, out, threads, env)
+                checks[name] = float(peers.cmd(f"check {out}")[1])
+            ok = all(v < 1e-4 for v in checks.values())
+            print(f"[{inp}, {threads} thread(s)] voxels {peers.voxels}, FLOPs {peers.flops / 1e9:.1f} G; vs fp64 reference, rel max-abs: "
+                  + ", ".join(f"{k} {v:.2e}" for k, v in checks.items()) + f" -> {'OK' if ok else 'WRONG'}", flush=True)
+            if not ok:
+                raise SystemExit("an ov3d output differs from the reference: not timing it")
+            t = {name: [] for name in variants}
             t.update({p: [] for p in args.peers.split(",") if p})
             ov3d_peak = 0
             for _ in range(args.runs):
-                ms, cpu, st = ov3d_run(tool, w, c, out, threads, env_set)
-                t["ov3d"].append((ms, cpu)); ov3d_peak = max(ov3d_peak, st["peak_rss_mb"])
-                for p in args.peers.split(","):
-                    r = peers.cmd(f"run {p}")
-                    if len(r) >= 3:
-                        t[p].append((float(r[1]), float(r[2])))
-                ms, cpu, st = ov3d_run(tool, w, c, out, threads, env_unset)
-                t["ov3d_coretype_unset"].append((ms, cpu))
+                for name, env in variants.items():
+                    ms, cpu, st = ov3d_run(tool, w, c, out, threads, env)
+                    t[name].append((ms, cpu))
+                    if name == "ov3d":
+                        ov3d_peak = max(ov3d_peak, st["peak_rss_mb"])
+                    if name == "ov3d":   # the peers right after ov3d as shipped, interleaved
+                        for p in args.peers.split(","):
+                            r = peers.cmd(f"run {p}") if p else []
+                            if len(r) >= 3:
+                                t[p].append((float(r[1]), float(r[2])))
             cal = peers.cmd("calib")
             blas_set, blas_set_cpu = map(float, sh([calib, str(threads)], env=env_set).stdout.split())
             blas_unset, blas_unset_cpu = map(float, sh([calib, str(threads)], env=env_unset).stdout.split())
+            kern, kern_cpu = map(float, sh([calib, str(threads), "ov3d"], env=env_set).stdout.split())
             floor_ms = float(cal[2])
             row = {"input": inp, "threads": threads, "voxels": peers.voxels, "flops": peers.flops,
-                   "ov3d_check_rel": float(chk[1]), "ov3d_check_rel_unset": float(chk_unset[1]),
+                   "ov3d_check_rel": checks,
                    "calib_openblas_gflops": blas_set, "calib_openblas_gflops_coretype_unset": blas_unset,
                    "calib_openblas_cpu_gflops": blas_set_cpu, "calib_openblas_cpu_gflops_coretype_unset": blas_unset_cpu,
+                   "calib_ov3d_kernel_gflops": kern, "calib_ov3d_kernel_cpu_gflops": kern_cpu,
                    "gemm_floor_torch_cpu_ms": float(cal[3]) if len(cal) > 3 else None,
                    "calib_torch_gflops": float(cal[1]), "gemm_floor_torch_ms": floor_ms,
                    "ov3d_peak_rss_mb": ov3d_peak, "peers_peak_rss_mb": peers.peak_mb(), "runs": {}}
@@ -148,15 +160,24 @@ def main():
             base = row["runs"]["ov3d"]["median_ms"]
             floor_cpu = row["gemm_floor_torch_cpu_ms"] or floor_ms
             print(f"  calibration sgemm 4096x256x256 (wall / CPU-time GFLOP/s): OpenBLAS {blas_set:.1f} / {blas_set_cpu:.1f} "
-                  f"(CORETYPE set), {blas_unset:.1f} / {blas_unset_cpu:.1f} (unset); torch.mm {float(cal[1]):.1f}; "
-                  f"network GEMM floor (torch.mm, same shapes) {floor_ms:.0f} ms wall, {floor_cpu:.0f} ms CPU", flush=True)
-            ob_floor = {"ov3d": peers.flops / blas_set_cpu / 1e6, "ov3d_coretype_unset": peers.flops / blas_unset_cpu / 1e6}
+                  f"(CORETYPE set), {blas_unset:.1f} / {blas_unset_cpu:.1f} (unset); ov3d kernel {kern:.1f} / {kern_cpu:.1f}; "
+                  f"torch.mm {float(cal[1]):.1f}; network GEMM floor (torch.mm, same shapes) {floor_ms:.0f} ms wall, "
+                  f"{floor_cpu:.0f} ms CPU", flush=True)
+            # GEMM floors in CPU ms: the network's FLOPs at a calibration's rate.
+            floors = {"OpenBLAS(set)": peers.flops / blas_set_cpu / 1e6, "OpenBLAS(unset)": peers.flops / blas_unset_cpu / 1e6,
+                      "ov3d-kernel": peers.flops / kern_cpu / 1e6 if kern_cpu == kern_cpu else float("nan")}
+            row["gemm_floor_cpu_ms"] = floors
             basec = row["runs"]["ov3d"]["median_cpu_ms"]
             for name, r in row["runs"].items():
-                extra = f"  CPU x{r['median_cpu_ms'] / ob_floor[name]:4.2f} of its OpenBLAS calib floor" if name in ob_floor else ""
-                print(f"  {name:20s} median {r['median_ms']:7.0f} ms wall {r['median_cpu_ms']:7.0f} ms CPU  "
+                print(f"  {name:26s} median {r['median_ms']:7.0f} ms wall {r['median_cpu_ms']:7.0f} ms CPU  "
                       f"{r['gflops']:6.1f} GFLOP/s  wall x{r['median_ms'] / base:4.2f} CPU x{r['median_cpu_ms'] / basec:4.2f} of ov3d  "
-                      f"CPU x{r['median_cpu_ms'] / floor_cpu:4.2f} torch GEMM floor{extra}", flush=True)
+                      f"CPU x{r['median_cpu_ms'] / floor_cpu:4.2f} torch floor", flush=True)
+            c = row["runs"]["ov3d"]["median_cpu_ms"]
+            print("  ov3d CPU time / GEMM floor at each calibration's rate: "
+                  + ", ".join(f"x{c / v:4.2f} {k}" for k, v in floors.items()), flush=True)
+            if "spconv" in row["runs"]:
+                print(f"  spconv / ov3d: wall x{row['runs']['spconv']['median_ms'] / base:4.2f}, "
+                      f"CPU x{row['runs']['spconv']['median_cpu_ms'] / c:4.2f}", flush=True)
             print(f"  peak RSS: ov3d {ov3d_peak:.0f} MB, peers process (spconv + torch + fp64 ref) {row['peers_peak_rss_mb']:.0f} MB",
                   flush=True)
     if args.json:
