@@ -35,7 +35,6 @@ extension MinkUNet {
                         for t in 0..<trunk {
                             for j in 0..<d {
                                 let a = Double(wp[t * d + j])
-                                if a == 0 { continue }
                                 let prow = (row0 + j) * classes
                                 for c in 0..<classes { ap[t * classes + c] += a * Double(pp[prow + c]) }
                             }
@@ -47,7 +46,8 @@ extension MinkUNet {
         }
         try require(row0 == width, "probe '\(h.name)' reads \(row0) channels, expected \(width)")
         let composed = acc.map { Float($0) }
-        try require(composed.allSatisfy { $0.isFinite }, "probe '\(h.name)' composed with its feature heads overflows float32")
+        try require(composed.allSatisfy { $0.isFinite },
+                    "probe '\(h.name)': its weights composed with those of \(h.inputs.joined(separator: ", ")) are not finite (NaN/Inf or beyond float32)")
         return try ConvWeights(kernelSize: 1, cin: trunk, cout: classes, weights: composed)
     }
 }
