@@ -355,7 +355,8 @@ void ov3d_model_free(ov3d_model *model);
 /** Number of output heads (1 for OpenScene/SAS, 3 for CUA-O3D, plus any CUA-O3D linear-probe
  *  heads the checkpoint holds: `final_seg` (on cat(final, final_dinov2, final_sd)),
  *  `final_seg_lseg`, `final_seg_dinov2`, `final_seg_stablediffusion`, listed after the feature
- *  heads; their output is class logits). Thread-safe. */
+ *  heads; their output is class logits. A file may register probes it never trained, e.g. all
+ *  three `final_seg_*` in CUA-O3D's LsegProbSeg model: pick the probe by name). Thread-safe. */
 int32_t ov3d_model_head_count(const ov3d_model *model, int32_t *out_count);
 
 /** Output dimension of head `head` (e.g. 512 LSeg, 768 OpenSeg, 1024 DINOv2, 3200 SD; the class

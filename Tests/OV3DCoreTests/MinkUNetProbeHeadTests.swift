@@ -106,6 +106,16 @@ import CSupport
         }
     }
 
+    /// `ov3d convert` output (safetensors + metadata) loads to the same probe heads.
+    @Test func convertedCheckpointKeepsProbes() throws {
+        guard MinkFixture.exists(Self.name) else { return }
+        let sd = try CheckpointConverter.prepare(input: Self.checkpoint)
+        #expect(sd.metadata(ModelMetadata.headsKey) == "final=16,final_dinov2=8,final_sd=12,final_seg=5,final_seg_lseg=7,final_seg_dinov2=7,final_seg_stablediffusion=7")
+        let model = try MinkUNet(stateDict: sd)
+        let coords = try MinkFixture.ints(Self.dir + "/coords.npy")
+        try compare(model, try model.run(voxelCoords: coords, columns: 3, threads: 1, workspace: Workspace()), "converted")
+    }
+
     @Test func badProbeWeightsAreClearErrors() throws {
         guard MinkFixture.exists(Self.name) else { return }
         let full = try stateDict()

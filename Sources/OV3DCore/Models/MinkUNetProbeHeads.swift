@@ -7,6 +7,11 @@
 /// for input `i`. The product is formed once at load time (in Float64, rounded once), so a
 /// probe costs a `trunk × classes` GEMM per voxel instead of the 4736-wide detour, and selecting
 /// only a probe never computes the 3200-d SD head.
+///
+/// Every probe key in the file becomes an output head named by its key. CUA-O3D's
+/// `..._LsegProbSeg.py` / `..._DINOv22ProbSeg.py` register all three `final_seg_*` probes but
+/// train (and evaluate) only one; the others keep whatever weights they had, and nothing in the
+/// file says which one was trained — pick the head by name (minkunet.md §7.4 table).
 extension MinkUNet {
     /// The trunk → logits weights (`[trunk, classes]`) of probe `h`. `featureHeads` are the
     /// loaded weights of `spec.heads.filter { !$0.isProbe }`, in that order; `probe` is the
