@@ -70,10 +70,10 @@ public final class MinkUNet: @unchecked Sendable {
         for b in 5...8 { st.append(try stage(b, p[b - 1] + skips[b - 5], p[b - 1])) }
         stages = st
         let featureHeads = try spec.heads.filter { !$0.isProbe }.map { try conv($0.name, 1, p[7], $0.dim, bn: nil) }
+        var featureIndex = 0
         heads = try spec.heads.map { h in
-            if let i = spec.heads.filter({ !$0.isProbe }).firstIndex(of: h) { return featureHeads[i] }
-            return try MinkUNet.composeProbe(h, spec: spec, featureHeads: featureHeads,
-                                             probe: floats("\(h.name).kernel"))
+            guard h.isProbe else { featureIndex += 1; return featureHeads[featureIndex - 1] }
+            return try MinkUNet.composeProbe(h, spec: spec, featureHeads: featureHeads, probe: floats("\(h.name).kernel"))
         }
     }
 
