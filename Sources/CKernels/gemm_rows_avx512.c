@@ -106,8 +106,13 @@ AVX512 void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *
                                   const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,
                                   const int32_t *c_rows, int accumulate, float *scratch) {
     if (m <= 0 || n <= 0) return;
-    for (int64_t j0 = 0; j0 < n; j0 += 16 * NVMAX) {
-        const int64_t width = (n - j0) < 16 * NVMAX ? (n - j0) : 16 * NVMAX;
+    /* Column blocks of equal vector counts (n = 96 → 2 × 48 rather than 64 + 32: the wider
+     * micro-kernels need fewer loads per FMA). */
+    const int64_t vecs = (n + 15) / 16;
+    const int64_t blocks = (vecs + NVMAX - 1) / NVMAX;
+    const int64_t block_vecs = (vecs + blocks - 1) / blocks;
+    for (int64_t j0 = 0; j0 < n; j0 += 16 * block_vecs) {
+        const int64_t width = (n - j0) < 16 * block_vecs ? (n - j0) : 16 * block_vecs;
         const int nv = (int)((width + 15) / 16);
         const int rem = (int)(width - 16 * (nv - 1));
         const __mmask16 last = rem == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);

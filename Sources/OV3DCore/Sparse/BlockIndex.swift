@@ -5,7 +5,10 @@
 struct BlockIndex {
     let tensorStride: Int32
     var blocks: CoordinateHash
-    var rows: [Int32]          // blockCount × 64, -1 = empty
+    /// `(blockCount + 1) × 64` rows, -1 = empty; the last block is all empty (the stand-in for
+    /// blocks that hold no voxel).
+    var rows: [Int32]
+    var emptyBlock: Int { rows.count - 64 }
 
     init(_ map: CoordinateMap) {
         tensorStride = map.tensorStride
@@ -24,6 +27,7 @@ struct BlockIndex {
                 r[64 * b + Int((x & 3) | (y & 3) << 2 | (z & 3) << 4)] = Int32(i)
             }
         }
+        r.append(contentsOf: repeatElement(-1, count: 64))
         blocks = h
         rows = r
     }
@@ -40,7 +44,11 @@ struct BlockIndex {
                     cacheKeys.initialize(repeating: CoordinateKey.empty, count: 8)
                     cacheBase.initialize(repeating: -1, count: 8)
                     defer { cacheKeys.deallocate(); cacheBase.deallocate() }
-                    var l = Lookup(rows: rp, keys: kp, values: vp, shift: blocks.shift, cacheKeys: cacheKeys, cacheBase: cacheBase)
+                    let near = UnsafeMutablePointer<Int>.allocate(capacity: 27)
+                    near.initialize(repeating: emptyBlock, count: 27)
+                    defer { near.deallocate() }
+                    var l = Lookup(rows: rp, keys: kp, values: vp, shift: blocks.shift, cacheKeys: cacheKeys,
+                                   cacheBase: cacheBase, emptyBase: emptyBlock, near: near)
                     return body(&l)
                 }
             }
@@ -54,23 +62,42 @@ struct BlockIndex {
         let shift: UInt64
         let cacheKeys: UnsafeMutablePointer<UInt64>
         let cacheBase: UnsafeMutablePointer<Int>
+        /// Offset in `rows` of the all-empty block.
+        let emptyBase: Int
+        /// Scratch: base offsets of the 27 blocks around the current voxel's block.
+        let near: UnsafeMutablePointer<Int>
 
+        /// Offset in `rows` of block `(bx, by, bz)` (`emptyBase` when it holds no voxel).
         @inline(__always)
-        mutating func row(_ x: Int32, _ y: Int32, _ z: Int32) -> Int32 {
-            let bx = x >> 2, by = y >> 2, bz = z >> 2
+        mutating func blockBase(_ bx: Int32, _ by: Int32, _ bz: Int32) -> Int {
             let key = CoordinateKey.pack(bx, by, bz)
             let slot = Int((bx & 1) | (by & 1) << 1 | (bz & 1) << 2)
-            var b: Int
-            if cacheKeys[slot] == key {
-                b = cacheBase[slot]
-            } else {
-                let id = CoordinateHash.find(key, keys, values, shift)
-                b = id < 0 ? -1 : 64 * Int(id)
-                cacheKeys[slot] = key
-                cacheBase[slot] = b
+            if cacheKeys[slot] == key { return cacheBase[slot] }
+            let id = CoordinateHash.find(key, keys, values, shift)
+            let b = id < 0 ? emptyBase : 64 * Int(id)
+            cacheKeys[slot] = key
+            cacheBase[slot] = b
+            return b
+        }
+
+        /// `out[k]` = the row at lattice `(x, y, z) + offset k` or -1, for every offset of `plan`.
+        /// Lattice coordinates within ±2^20; neighbours beyond that range read as empty.
+        @inline(__always)
+        mutating func neighbours(_ x: Int32, _ y: Int32, _ z: Int32, plan: UnsafeBufferPointer<UInt16>,
+                                 blocks: UnsafeBufferPointer<UInt8>, blockCount: UnsafeBufferPointer<UInt8>,
+                                 volume v: Int, out: UnsafeMutablePointer<Int32>) {
+            let bx = x >> 2, by = y >> 2, bz = z >> 2
+            let p = Int((x & 3) | (y & 3) << 2 | (z & 3) << 4)
+            for i in 0..<Int(blockCount[p]) {
+                let b = blocks[27 * p + i]
+                let d = Int32(b)
+                near[Int(b)] = blockBase(bx + d % 3 - 1, by + (d / 3) % 3 - 1, bz + d / 9 - 1)
             }
-            if b < 0 { return -1 }
-            return rows[b + Int((x & 3) | (y & 3) << 2 | (z & 3) << 4)]
+            let cells = plan.baseAddress! + p * v
+            for k in 0..<v {
+                let c = Int(cells[k])
+                out[k] = rows[near[c >> 6] + (c & 63)]
+            }
         }
     }
 }

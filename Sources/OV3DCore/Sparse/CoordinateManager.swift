@@ -40,6 +40,7 @@ public final class CoordinateManager {
     /// The kernel map of a (regular) convolution of size `kernelSize` from stride `inStride`
     /// with stride `stride` (output stride `inStride · stride`).
     public func kernelMap(kernelSize: Int, inStride: Int32, stride: Int32) throws -> KernelMap {
+        try require((1...5).contains(kernelSize) || kernelSize == 7, "kernel size \(kernelSize) is not supported (1-5 or 7)")
         let outStride = inStride * stride
         let key = KernelMapKey(inStride: inStride, outStride: outStride, kernelSize: kernelSize)
         if let km = kernelMaps[key] { return km }

@@ -26,15 +26,16 @@ public struct KernelMap: Sendable {
     /// `output` is `input` for stride 1, or `input.strided(by: s)`.
     /// `scratch`, when given, holds the temporary neighbour table (reused across forwards, so its
     /// pages are not faulted in again); it must hold `output.count · kernelSize³` Int32.
+    /// Kernel sizes 1-5 and 7 (offsets within one 4×4×4 block of the voxel's).
     public static func build(input: CoordinateMap, output: CoordinateMap, kernelSize: Int,
                              sameMap: Bool, threads: Int, scratch: UnsafeMutableBufferPointer<Int32>? = nil) -> KernelMap {
-        let offs = KernelOffsets.offsets(kernelSize: kernelSize, tensorStride: input.tensorStride)
+        // Offsets in lattice units (coordinates divided by the input's tensor stride): one exact
+        // division per output row, none per neighbour.
+        let offs = KernelOffsets.offsets(kernelSize: kernelSize, tensorStride: 1)
         let v = kernelSize * kernelSize * kernelSize
         let nOut = output.count
-        // 1. neighbour table nb[o * v + k] = input row or -1. For a stride-1 odd kernel on one map
-        //    the table is symmetric (nb[o][k] = i ⟺ nb[i][v-1-k] = o): look up half, mirror the rest.
-        let symmetric = sameMap && kernelSize % 2 == 1 && input.count == nOut
-        let kEnd = symmetric ? v / 2 : v
+        // 1. neighbour table nb[o * v + k] = input row or -1, one row of the table per output,
+        //    written whole (every entry), read through the block index's neighbourhood plan.
         let nbBuffer: UnsafeMutableBufferPointer<Int32>
         var owned: UnsafeMutableBufferPointer<Int32>? = nil
         if let scratch, scratch.count >= nOut * v {
@@ -44,76 +45,34 @@ public struct KernelMap: Sendable {
             nbBuffer = UnsafeMutableBufferPointer(rebasing: owned![0..<(nOut * v)])
         }
         defer { owned?.deallocate() }
-        nbBuffer.update(repeating: -1)
         let index = BlockIndex(input)
+        let plan = NeighbourhoodPlan(latticeOffsets: offs)
         let t = input.tensorStride
-        do {
-            let nbp = nbBuffer
-            let nbBox = UncheckedSendable(nbp)
-            output.coords.withUnsafeBufferPointer { oc in
-                offs.withUnsafeBufferPointer { op in
-                    parallelFor(nOut, threads: threads, minChunk: 2048) { range in
-                        let nbp = nbBox.value
-                        index.withLookup { look in
-                            for o in range {
-                                let x = oc[3 * o], y = oc[3 * o + 1], z = oc[3 * o + 2]
-                                for k in 0..<kEnd {
-                                    let nx = x &+ op[3 * k], ny = y &+ op[3 * k + 1], nz = z &+ op[3 * k + 2]
-                                    guard CoordinateKey.inRange(nx, ny, nz) else { continue }
-                                    // Lattice coordinates (exact: outputs and offsets are multiples of t).
-                                    let i = look.row(nx / t, ny / t, nz / t)
-                                    nbp[o * v + k] = i
-                                    // Symmetric stride-1 odd kernel: o is i's neighbour at the mirrored offset.
-                                    if symmetric && i >= 0 { nbp[Int(i) * v + (v - 1 - k)] = Int32(o) }
-                                }
-                                if symmetric { nbp[o * v + v / 2] = Int32(o) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // 2. counts per chunk and offset, prefix sums, then fill (sorted by output row per k).
+        // Output rows are cut into `chunks` contiguous ranges; each range's pairs of offset k go
+        // to one contiguous run of the offset's segment (so the fill needs no synchronisation).
         let chunks = max(1, min(Threads.resolve(threads), nOut / 2048))
         var counts = [Int](repeating: 0, count: chunks * v)
         do {
-            let nbp = UnsafeBufferPointer(nbBuffer)
+            let box = UncheckedSendable(nbBuffer)
             counts.withUnsafeMutableBufferPointer { cp in
                 let cBox = UncheckedSendable(cp)
-                parallelFor(chunks, threads: threads) { cr in
-                    for c in cr {
-                        let lo = nOut * c / chunks, hi = nOut * (c + 1) / chunks
-                        for o in lo..<hi { for k in 0..<v where nbp[o * v + k] >= 0 { cBox.value[c * v + k] += 1 } }
-                    }
-                }
-            }
-        }
-        var start = [Int](repeating: 0, count: v + 1)
-        var chunkBase = [Int](repeating: 0, count: chunks * v)
-        var total = 0
-        for k in 0..<v {
-            start[k] = total
-            for c in 0..<chunks { chunkBase[c * v + k] = total; total += counts[c * v + k] }
-        }
-        start[v] = total
-        var inRows = [Int32](repeating: 0, count: total)
-        var outRows = [Int32](repeating: 0, count: total)
-        do {
-            let nbp = UnsafeBufferPointer(nbBuffer)
-            inRows.withUnsafeMutableBufferPointer { ip in
-                outRows.withUnsafeMutableBufferPointer { opp in
-                    let box = UncheckedSendable((ip, opp))
-                    chunkBase.withUnsafeBufferPointer { cb in
-                        parallelFor(chunks, threads: threads) { cr in
-                            let (ip, opp) = box.value
-                            var pos = [Int](repeating: 0, count: v)
-                            for c in cr {
-                                for k in 0..<v { pos[k] = cb[c * v + k] }
-                                let lo = nOut * c / chunks, hi = nOut * (c + 1) / chunks
-                                for o in lo..<hi {
-                                    for k in 0..<v {
-                                        let i = nbp[o * v + k]
-                                        if i >= 0 { ip[pos[k]] = i; opp[pos[k]] = Int32(o); pos[k] += 1 }
+                output.coords.withUnsafeBufferPointer { oc in
+                    plan.cell.withUnsafeBufferPointer { cells in
+                        plan.blocks.withUnsafeBufferPointer { blocks in
+                            plan.blockCount.withUnsafeBufferPointer { blockCount in
+                                parallelFor(chunks, threads: threads) { cr in
+                                    let nb = box.value.baseAddress!
+                                    index.withLookup { look in
+                                        for c in cr {
+                                            let cnt = cBox.value.baseAddress! + c * v
+                                            for o in (nOut * c / chunks)..<(nOut * (c + 1) / chunks) {
+                                                // Lattice coordinates (exact: outputs are multiples of t).
+                                                let row = nb + o * v
+                                                look.neighbours(oc[3 * o] / t, oc[3 * o + 1] / t, oc[3 * o + 2] / t, plan: cells,
+                                                                blocks: blocks, blockCount: blockCount, volume: v, out: row)
+                                                for k in 0..<v { cnt[k] &+= Int(truncatingIfNeeded: ~row[k] >> 31) & 1 }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -122,6 +81,52 @@ public struct KernelMap: Sendable {
                 }
             }
         }
+        // 2. prefix sums, then the fill (sorted by output row within each offset). Branch-free:
+        //    an absent neighbour is written to the chunk's own spare slot past the end instead.
+        var start = [Int](repeating: 0, count: v + 1)
+        var chunkBase = [Int](repeating: 0, count: chunks * v)
+        var total = 0
+        for k in 0..<v {
+            start[k] = total
+            for c in 0..<chunks { chunkBase[c * v + k] = total; total += counts[c * v + k] }
+        }
+        start[v] = total
+        var inRows = [Int32](repeating: 0, count: total + chunks)
+        var outRows = [Int32](repeating: 0, count: total + chunks)
+        do {
+            let nbp = UnsafeBufferPointer(nbBuffer)
+            inRows.withUnsafeMutableBufferPointer { ip in
+                outRows.withUnsafeMutableBufferPointer { opp in
+                    let box = UncheckedSendable((ip, opp))
+                    chunkBase.withUnsafeBufferPointer { cb in
+                        parallelFor(chunks, threads: threads) { cr in
+                            let (ip, opp) = box.value
+                            let ib = ip.baseAddress!, ob = opp.baseAddress!
+                            let pos = UnsafeMutablePointer<Int>.allocate(capacity: v)
+                            defer { pos.deallocate() }
+                            for c in cr {
+                                for k in 0..<v { pos[k] = cb[c * v + k] }
+                                let spare = total + c
+                                for o in (nOut * c / chunks)..<(nOut * (c + 1) / chunks) {
+                                    let row = nbp.baseAddress! + o * v
+                                    let o32 = Int32(truncatingIfNeeded: o)
+                                    for k in 0..<v {
+                                        let i = row[k]
+                                        let present = Int(truncatingIfNeeded: ~i >> 31) & 1
+                                        let q = present != 0 ? pos[k] : spare
+                                        ib[q] = i
+                                        ob[q] = o32
+                                        pos[k] &+= present
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        inRows.removeLast(chunks)
+        outRows.removeLast(chunks)
         let centre = (kernelSize % 2 == 1 && sameMap) ? v / 2 : nil
         return KernelMap(kernelSize: kernelSize, inCount: input.count, outCount: nOut, start: start,
                          inRows: inRows, outRows: outRows, identityOffset: centre)
