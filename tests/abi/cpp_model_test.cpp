@@ -196,6 +196,19 @@ int main() {
         bad.voxel_size = -1;
         EXPECT_ERROR(OV3D_ERR_INVALID_ARGUMENT, "voxel_size", ov3d::Session(model, &bad));
 
+        // A progress callback that returns non-zero cancels the run: OV3D_ERR_CANCELLED, no result.
+        ov3d_session_params sp = ov3d_session_default_params();
+        sp.voxel_size = 0.05f;
+        int calls = 0;
+        sp.progress = [](float fraction, const char *stage, void *user) -> int {
+            ++*static_cast<int *>(user);
+            return fraction > 0.3f && stage != nullptr;
+        };
+        sp.progress_user_data = &calls;
+        ov3d::Session cancelling(model, &sp);
+        EXPECT_ERROR(OV3D_ERR_CANCELLED, nullptr, cancelling.run_voxels(coords, feats, 3));
+        EXPECT(calls > 1);
+
         // Moved-from objects are empty: their calls throw, the new owner works.
         ov3d::Model moved = std::move(model);
         EXPECT(!model && moved && moved.head_count() == 3);
