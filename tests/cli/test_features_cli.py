@@ -173,6 +173,51 @@ def test_extreme_coordinates_do_not_wrap(tmp_path):
         assert np.array_equal(np.load(tmp_path / "one_out.npy")[0], together[i])
 
 
+SHARED = Path(os.environ.get("OV3D_SHARED_DATA") or mf.ROOT.parent / "shared" / "data")
+SCENE = SHARED / "scannet_votenet50k" / "scene0000_00_vert.npy"
+
+
+def _openscene_voxelize(points, voxel_size):
+    """The fixture README's voxeliser in numpy: float64 quantisation, shift to min 0, FNV-1 hash,
+    np.unique (first point per voxel). Returns (coords int32, inverse int32)."""
+    q = np.floor(points.astype(np.float64) * (1.0 / voxel_size))
+    q = np.floor(q - q.min(axis=0)).astype(np.int64)
+    h = np.full(len(q), 14695981039346656037, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for ax in range(3):
+            h = (h * np.uint64(1099511628211)) ^ q[:, ax].astype(np.uint64)
+    _, inds, inverse = np.unique(h, return_index=True, return_inverse=True)
+    return q[inds].astype(np.int32), inverse.astype(np.int32)
+
+
+@pytest.mark.skipif(not SCENE.exists(), reason=f"real ScanNet scene absent ({SCENE}); set OV3D_SHARED_DATA")
+def test_real_scannet_scene_both_interfaces(tmp_path):
+    """scene0000_00 (50k points, 49499 voxels at 2 cm) through both interfaces against the
+    spconv samples of Tests/Fixtures/minkunet/scene0000_18a_w8."""
+    import hashlib
+    import json
+    d = mf.FIX / "scene0000_18a_w8"
+    meta = json.loads((d / "meta.json").read_text())
+    pts = np.ascontiguousarray(np.load(SCENE)[:, :3]).astype(np.float32)
+    np.save(tmp_path / "pts.npy", pts)
+    coords, inverse = _openscene_voxelize(pts, 0.02)
+    assert hashlib.sha256(coords.tobytes()).hexdigest() == meta["digests"]["coords_int32"]["sha256"]
+    assert hashlib.sha256(inverse.tobytes()).hexdigest() == meta["digests"]["inverse_int32"]["sha256"]
+    np.save(tmp_path / "coords.npy", coords)
+    w = ROOM / "weights.safetensors"
+    features("--checkpoint", w, "--points", tmp_path / "pts.npy", "--voxel-size", 0.02, "--out", tmp_path / "p.npy")
+    features("--checkpoint", w, "--voxel-coords", tmp_path / "coords.npy", "--out", tmp_path / "v.npy")
+    p, v = np.load(tmp_path / "p.npy"), np.load(tmp_path / "v.npy")
+    assert p.shape == (50000, 16) and v.shape == (49499, 16)
+    e_p = mf.rel_err(p[np.load(d / "sample_point_rows.npy")], np.load(d / "sample_point_features.npy"))
+    e_v = mf.rel_err(v[np.load(d / "sample_voxel_rows.npy")], np.load(d / "sample_voxel_features.npy"))
+    print(f"features scene0000 (18A/w8): points max-abs rel err {e_p:.3g}, voxels {e_v:.3g}")
+    assert e_p < 1e-4 and e_v < 1e-4
+    assert np.array_equal(coords[np.load(d / "sample_voxel_rows.npy")], np.load(d / "sample_voxel_coords.npy"))
+    assert mf.label_mismatches(p, np.load(d / "point_labels.npy")) == 0
+    assert np.array_equal(p, v[inverse])
+
+
 def _bad_weights(path):
     sd, meta = mf.read_safetensors(ROOM / "weights.safetensors")
     sd["net3d.block3.1.conv2.kernel"] = np.zeros((27, 16, 15), np.float32)
