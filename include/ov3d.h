@@ -352,13 +352,19 @@ int32_t ov3d_model_load(const char *path, const ov3d_model_params *params, ov3d_
 /** Releases a model (NULL is a no-op). Sessions created from it keep it alive until they are freed. */
 void ov3d_model_free(ov3d_model *model);
 
-/** Number of output heads (1 for OpenScene/SAS, 3 for CUA-O3D). Thread-safe. */
+/** Number of output heads (1 for OpenScene/SAS, 3 for CUA-O3D, plus any CUA-O3D linear-probe
+ *  heads the checkpoint holds: `final_seg` (on cat(final, final_dinov2, final_sd)),
+ *  `final_seg_lseg`, `final_seg_dinov2`, `final_seg_stablediffusion`, listed after the feature
+ *  heads; their output is class logits. A file may register probes it never trained, e.g. all
+ *  three `final_seg_*` in CUA-O3D's LsegProbSeg model: pick the probe by name). Thread-safe. */
 int32_t ov3d_model_head_count(const ov3d_model *model, int32_t *out_count);
 
-/** Output dimension of head `head` (e.g. 512 LSeg, 768 OpenSeg, 1024 DINOv2, 3200 SD). Thread-safe. */
+/** Output dimension of head `head` (e.g. 512 LSeg, 768 OpenSeg, 1024 DINOv2, 3200 SD; the class
+ *  count for a probe head). Thread-safe. */
 int32_t ov3d_model_head_dim(const ov3d_model *model, int32_t head, int32_t *out_dim);
 
-/** Name of head `head` ("final", "final_dinov2", "final_sd"); the string lives as long as the
+/** Name of head `head` ("final", "final_dinov2", "final_sd", "final_seg_lseg", ...: the
+ *  checkpoint's key); the string lives as long as the
  *  model. Thread-safe. */
 int32_t ov3d_model_head_name(const ov3d_model *model, int32_t head, const char **out_name);
 

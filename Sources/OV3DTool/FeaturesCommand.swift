@@ -30,7 +30,7 @@ struct FeaturesCommand: ParsableCommand {
     var inputFeatures: String?
     @Option(help: "Output .npy (float32, rows × head dim).")
     var out: String
-    @Option(help: "Output head name or index (default: the first, `final`).")
+    @Option(help: "Output head name or index (default: the first, `final`); CUA-O3D probe heads (`final_seg`, `final_seg_lseg`, ...) give class logits.")
     var head: String?
     @Flag(help: "L2-normalise every output row.")
     var normalize = false

@@ -33,7 +33,9 @@ struct InspectCommand: ParsableCommand {
             let spec = try MinkUNetSpec.infer(from: sd)
             let prefix = MinkUNetSpec.prefix(of: sd)
             print("architecture: \(spec.variantName) (prefix '\(prefix)', in_channels \(spec.inChannels), init_dim \(spec.initDim), layers \(spec.layers), planes \(spec.planes))")
-            print("heads: " + spec.heads.map { "\($0.name)=\($0.dim)" }.joined(separator: ", "))
+            print("heads: " + spec.heads.map { h in
+                "\(h.name)=\(h.dim)" + (h.isProbe ? " (linear probe on \(h.inputs.joined(separator: "+")))" : "")
+            }.joined(separator: ", "))
             do { try spec.validate(sd); print("validation: all \(spec.expectedTensors.count) expected tensors present with the expected shapes") } catch let e as OV3DError {
                 print("validation: \(e.message)")
             }

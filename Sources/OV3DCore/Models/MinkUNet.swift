@@ -21,6 +21,8 @@ public final class MinkUNet: @unchecked Sendable {
     let down: [ConvWeights]   // conv1p1s2 ... conv4p8s2
     let up: [ConvWeights]     // convtr4p16s2 ... convtr7p2s2
     let stages: [[Block]]     // block1 ... block8
+    /// Per `spec.heads` entry, a 1×1 map from the trunk (linear probes composed with the feature
+    /// heads they read, `MinkUNetProbeHeads.swift`).
     let heads: [ConvWeights]
 
     /// Builds the network from a state dict: infers the architecture, validates every key and
@@ -67,7 +69,12 @@ public final class MinkUNet: @unchecked Sendable {
         for b in 2...4 { st.append(try stage(b, p[b - 2], p[b - 1])) }
         for b in 5...8 { st.append(try stage(b, p[b - 1] + skips[b - 5], p[b - 1])) }
         stages = st
-        heads = try spec.heads.map { try conv($0.name, 1, p[7], $0.dim, bn: nil) }
+        let featureHeads = try spec.heads.filter { !$0.isProbe }.map { try conv($0.name, 1, p[7], $0.dim, bn: nil) }
+        var featureIndex = 0
+        heads = try spec.heads.map { h in
+            guard h.isProbe else { featureIndex += 1; return featureHeads[featureIndex - 1] }
+            return try MinkUNet.composeProbe(h, spec: spec, featureHeads: featureHeads, probe: floats("\(h.name).kernel"))
+        }
     }
 
     /// The result of a forward.

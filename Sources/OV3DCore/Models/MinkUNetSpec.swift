@@ -4,11 +4,20 @@
 /// Inferred from a state dict's keys and shapes (`infer(from:)`), so a checkpoint of any family
 /// member — or any channel widths — picks its own architecture. Spec: minkunet.md §2–5.
 public struct MinkUNetSpec: Sendable, Equatable {
-    /// One 1×1 output head (`final`, `final_dinov2`, `final_sd`, ...).
+    /// One 1×1 output head: a feature head on the trunk (`final`, `final_dinov2`, `final_sd`,
+    /// ...) or a CUA-O3D linear probe (`final_seg*`) on feature heads' outputs, whose `dim` is
+    /// its class count (its output = class logits). minkunet.md §4, §7.4.
     public struct Head: Sendable, Equatable {
         public var name: String
         public var dim: Int
-        public init(name: String, dim: Int) { self.name = name; self.dim = dim }
+        /// Feature heads whose outputs this head reads, concatenated in this order (a linear
+        /// probe); empty = the head reads the trunk (block8 output).
+        public var inputs: [String]
+        public init(name: String, dim: Int, inputs: [String] = []) {
+            self.name = name; self.dim = dim; self.inputs = inputs
+        }
+        /// Whether this is a linear probe over other heads' outputs (class logits).
+        public var isProbe: Bool { !inputs.isEmpty }
     }
 
     public var inChannels: Int
@@ -108,17 +117,78 @@ public struct MinkUNetSpec: Sendable, Equatable {
         var heads = [Head]()
         var names = sd.keys.filter { $0.hasPrefix("final") && $0.hasSuffix(".kernel") && !$0.dropLast(7).contains(".") }
         names.sort { a, b in (a == "final.kernel" ? 0 : 1, sd.keys.firstIndex(of: a)!) < (b == "final.kernel" ? 0 : 1, sd.keys.firstIndex(of: b)!) }
+        var probes = [(name: String, shape: [Int])]()
         for k in names {
             let s = sd[k]!.shape
             let mat = s.count == 3 && s[0] == 1 ? Array(s.dropFirst()) : s
-            // Linear-probe heads read the concatenated head outputs, not the trunk: not heads of ours.
+            let name = String(k.dropLast(7))
+            if isProbeName(name) { probes.append((name, mat)); continue }
+            // A feature head of another width is left to `validate`, which reports it by name.
             guard mat.count == 2, mat[0] == planes[7], mat[1] >= 1 else { continue }
-            heads.append(Head(name: String(k.dropLast(7)), dim: mat[1]))
+            heads.append(Head(name: name, dim: mat[1]))
         }
         guard !heads.isEmpty else {
             throw OV3DError.format("not a MinkUNet state dict: no output head 'final.kernel' of shape [\(planes[7]), D]")
         }
+        // Linear probes (after every feature head, in file order): shapes checked against the
+        // feature heads they read.
+        for (name, mat) in probes {
+            let inputs = try probeInputs(name, featureHeads: heads)
+            let width = inputs.reduce(0) { acc, h in acc + (heads.first { $0.name == h }?.dim ?? 0) }
+            guard mat.count == 2, mat[0] == width, mat[1] >= 1 else {
+                throw OV3DError.format("\(name).kernel has shape \(sd[name + ".kernel"]!.shape): the linear probe reads "
+                                       + describeInputs(inputs, heads) + ", so expected [\(width), classes]")
+            }
+            heads.append(Head(name: name, dim: mat[1], inputs: inputs))
+        }
         return MinkUNetSpec(inChannels: s0[1], initDim: s0[2], layers: layers, planes: planes, heads: heads)
+    }
+
+    // MARK: - Linear-probe heads (CUA-O3D, minkunet.md §7.4)
+
+    /// Whether a head key names a CUA-O3D linear probe (`final_seg`, `final_seg_lseg`, ...).
+    public static func isProbeName(_ name: String) -> Bool { name == "final_seg" || name.hasPrefix("final_seg_") }
+
+    /// The feature heads a linear probe reads, in concatenation order, as CUA-O3D's model files
+    /// wire them: `final_seg` = cat(final, final_dinov2, final_sd) (of those present, in that
+    /// order; `..._CatProbSeg*.py`), `final_seg_lseg` = final, `final_seg_dinov2` = final_dinov2,
+    /// `final_seg_stablediffusion` = final_sd (`..._SepProbSeg.py` and relatives).
+    public static func probeInputs(_ name: String, featureHeads: [Head]) throws -> [String] {
+        let present = Set(featureHeads.filter { !$0.isProbe }.map(\.name))
+        let inputs: [String]
+        switch name {
+        case "final_seg": inputs = ["final", "final_dinov2", "final_sd"].filter { present.contains($0) }
+        case "final_seg_lseg": inputs = ["final"]
+        case "final_seg_dinov2": inputs = ["final_dinov2"]
+        case "final_seg_stablediffusion": inputs = ["final_sd"]
+        default:
+            throw OV3DError.unsupported("unknown linear-probe head '\(name)' (known: final_seg, final_seg_lseg, final_seg_dinov2, final_seg_stablediffusion)")
+        }
+        for i in inputs where !present.contains(i) {
+            throw OV3DError.format("linear probe '\(name)' reads the output of head '\(i)', which the state dict lacks ('\(i).kernel')")
+        }
+        return inputs
+    }
+
+    /// "the output of 'final' (512 channels)" / "cat('final' 512, 'final_dinov2' 1024) = 1536 channels".
+    static func describeInputs(_ inputs: [String], _ heads: [Head]) -> String {
+        let dims = inputs.map { i in heads.first { $0.name == i }?.dim ?? 0 }
+        if inputs.count == 1 { return "the output of '\(inputs[0])' (\(dims[0]) channels)" }
+        return "cat(" + zip(inputs, dims).map { "'\($0)' \($1)" }.joined(separator: ", ") + ") = \(dims.reduce(0, +)) channels"
+    }
+
+    /// Input width of head `h`: the trunk's for a feature head, the summed widths of its inputs
+    /// for a probe. Throws when a probe reads a head this spec lacks or another probe.
+    public func inputWidth(of h: Head) throws -> Int {
+        guard h.isProbe else { return trunkChannels }
+        var w = 0
+        for i in h.inputs {
+            guard let src = heads.first(where: { $0.name == i }), !src.isProbe else {
+                throw OV3DError.invalidArgument("head '\(h.name)' reads '\(i)', which is not a feature head of this model")
+            }
+            w += src.dim
+        }
+        return w
     }
 
     /// Every tensor the architecture needs, with its shape, in registration order. Optional
@@ -159,7 +229,7 @@ public struct MinkUNetSpec: Sendable, Equatable {
         stage(7, p[6] + p[0], p[6])
         conv("convtr7p2s2", 8, p[6], p[7]); bn("bntr7", p[7])
         stage(8, p[7] + c0, p[7])
-        for h in heads { conv(h.name, 1, p[7], h.dim) }
+        for h in heads { conv(h.name, 1, (try? inputWidth(of: h)) ?? 0, h.dim) }
         return out
     }
 
@@ -167,6 +237,7 @@ public struct MinkUNetSpec: Sendable, Equatable {
     /// every missing key, unexpected key and shape mismatch by name. A 1×1 kernel stored as
     /// `[1, in, out]` (ME 0.4) is accepted; `*.num_batches_tracked` entries are ignored.
     public func validate(_ raw: StateDict) throws {
+        for h in heads { _ = try inputWidth(of: h) }
         let sd = MinkUNetSpec.stripPrefix(raw)
         let p = MinkUNetSpec.prefix(of: raw)
         var missing = [String](), mismatched = [String]()
