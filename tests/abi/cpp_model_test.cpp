@@ -154,6 +154,34 @@ int main() {
         check_voxel_case(room, {"voxel_features.npy", "voxel_features.final_dinov2.npy", "voxel_features.final_sd.npy"});
         check_voxel_case(fix + "room_34c_w16/", {"voxel_features.npy"});
 
+        // A torch .pth.tar (`module.net3d.` keys) with CUA-O3D linear-probe heads, run on points.
+        {
+            const std::string pd = fix + "probe_14a_w16/";
+            ov3d::Model pm(pd + "model.pth.tar");
+            EXPECT(pm.head_count() == 7 && pm.head_name(3) == "final_seg" && pm.head_dim(3) == 5);
+            ov3d::Session ps(pm, 0.05f, 1);
+            Npy ppn = read_npy(pd + "points.npy");
+            auto ppts = ppn.as<float>("<f4");
+            auto pinv = read_npy(pd + "inverse.npy").as<int32_t>("<i4");
+            ov3d::Result r = ps.run(ov3d::points_view(ppts.data(), ppn.rows()));
+            EXPECT(std::equal(pinv.begin(), pinv.end(), r.voxel_index()));
+            for (int32_t h = 0; h < pm.head_count(); h++) {
+                const std::string name = pm.head_name(h);
+                const bool probe = name.rfind("final_seg", 0) == 0;
+                const std::string file = probe ? "voxel_logits." + name + ".npy"
+                                               : (h == 0 ? std::string("voxel_features.npy") : "voxel_features." + name + ".npy");
+                auto want = read_npy(pd + file).as<float>("<f4");
+                EXPECT(want.size() == r.voxel_count() * static_cast<std::size_t>(r.feature_dim(h)));
+                double e = rel_err(r.voxel_features(h), want);
+                std::printf("cpp_model_test: probe_14a_w16 %s max-abs rel err %.3g\n", name.c_str(), e);
+                EXPECT(e < 1e-4);
+                if (probe) {
+                    auto labels = read_npy(pd + "voxel_labels." + name + ".npy").as<int32_t>("<i4");
+                    EXPECT(label_mismatches(r.voxel_features(h), r.voxel_count(), static_cast<std::size_t>(r.feature_dim(h)), labels) == 0);
+                }
+            }
+        }
+
         // L2-normalised rows have unit length; a single-head run computes only that head.
         auto feats = read_npy(room + "input_features.npy").as<float>("<f4");
         ov3d_run_params rp = ov3d_run_default_params();

@@ -99,6 +99,29 @@ def test_voxel_interface_with_input_features_matches_spconv(case, head, ref_file
     assert err < 1e-4
 
 
+@pytest.mark.parametrize("mode,head,ref_file", [
+    ("points", None, "voxel_features.npy"),
+    ("points", "final_seg", "voxel_logits.final_seg.npy"),
+    ("voxels", "final_seg_lseg", "voxel_logits.final_seg_lseg.npy"),
+    ("voxels", "final_sd", "voxel_features.final_sd.npy"),
+])
+def test_torch_checkpoint_with_probe_heads(mode, head, ref_file, tmp_path):
+    """probe_14a_w16: a torch .pth.tar (`module.net3d.` keys), ones as input, CUA-O3D probes."""
+    d, out = mf.FIX / "probe_14a_w16", tmp_path / "out.npy"
+    src = ["--points", d / "points.npy", "--voxel-size", 0.05] if mode == "points" else ["--voxel-coords", d / "coords.npy"]
+    features("--checkpoint", d / "model.pth.tar", *src, "--out", out, *(["--head", head] if head else []))
+    ref = np.load(d / ref_file)
+    if mode == "points":
+        ref = ref[np.load(d / "inverse.npy")]
+    got = np.load(out)
+    assert got.shape == ref.shape
+    err = mf.rel_err(got, ref)
+    print(f"features --{mode} probe_14a_w16 {head or 'final'}: max-abs rel err {err:.3g}")
+    assert err < 1e-4
+    if head and head.startswith("final_seg") and mode == "voxels":
+        assert mf.label_mismatches(got, np.load(d / f"voxel_labels.{head}.npy")) == 0
+
+
 def test_voxel_rows_follow_input_order_and_batch_column(tmp_path):
     coords, feats = np.load(ROOM / "coords.npy"), np.load(ROOM / "input_features.npy")
     ref = np.load(ROOM / "voxel_features.npy")

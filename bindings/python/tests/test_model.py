@@ -97,6 +97,28 @@ def test_full_width_18a_points_match_spconv(tmp_path):
         assert np.array_equal(r.voxel_coords(), np.load(d / "coords.npy"))
 
 
+def test_torch_checkpoint_with_probe_heads_matches_reference():
+    """A torch .pth.tar (`module.net3d.` keys) of MinkUNet14A/16 with CUA-O3D feature heads and
+    linear probes, run on points (ones as input): every head against the fixture."""
+    d = mf.FIX / "probe_14a_w16"
+    inverse, coords = np.load(d / "inverse.npy"), np.load(d / "coords.npy")
+    with Model(d / "model.pth.tar") as m, m.session(voxel_size=0.05, n_threads=1) as s:
+        assert m.head_names == ["final", "final_dinov2", "final_sd", "final_seg", "final_seg_lseg",
+                                "final_seg_dinov2", "final_seg_stablediffusion"]
+        assert m.heads["final_seg"] == 5 and m.heads["final_seg_lseg"] == 7
+        with s.run(np.load(d / "points.npy")) as r:
+            assert np.array_equal(r.voxel_index(), inverse) and np.array_equal(r.voxel_coords(), coords)
+            for h in m.head_names:
+                probe = h.startswith("final_seg")
+                ref = np.load(d / (f"voxel_logits.{h}.npy" if probe else HEAD_FILES[h]))
+                err = mf.rel_err(r.voxel_features(h), ref)
+                print(f"probe_14a_w16 {h}: max-abs rel err {err:.3g}")
+                assert err < 1e-4
+                assert np.array_equal(r.features(h), r.voxel_features(h)[inverse])
+                if probe:
+                    assert mf.label_mismatches(r.voxel_features(h), np.load(d / f"voxel_labels.{h}.npy")) == 0
+
+
 def test_single_head_and_voxel_size_override(session):
     coords = np.load(ROOM / "coords.npy")
     with session.run_voxels(coords, head="final_dinov2") as r:
