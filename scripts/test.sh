@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (README: `make test`): swift test, then the ABI tests against the built
 # libov3d.so: header as C99 and C++17 with -Werror, exported symbols == declared functions,
-# hostile-argument calls of every export, C/C++ tests and examples, Python binding tests.
+# hostile-argument calls of every export, C/C++ tests and examples, Python binding tests,
+# `ov3d features` command-line tests (tests/cli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -71,6 +72,13 @@ step "python bindings (pytest)"
 python3 -m pytest -q bindings/python/tests 2>&1 | tee "$LOGS/pytest.log"
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "pytest failed"; exit 1; }
 count "$LOGS/pytest.log" '[0-9]+ passed'
+
+step "ov3d features command line (pytest tests/cli)"
+TOOL=$LIBDIR/ov3d-tool
+[ -x "$TOOL" ] || swift build --product ov3d-tool
+OV3D_TOOL=$TOOL python3 -m pytest -q tests/cli 2>&1 | tee "$LOGS/cli.log"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "cli tests failed"; exit 1; }
+count "$LOGS/cli.log" '[0-9]+ passed'
 
 step "done in $((SECONDS - t0)) s"
 echo "tests: $passed passed, $failed failed"

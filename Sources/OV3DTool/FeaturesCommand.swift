@@ -24,9 +24,9 @@ struct FeaturesCommand: ParsableCommand {
     var points: String?
     @Option(help: "Voxel size in metres for --points (0.02 indoor, 0.05 outdoor).")
     var voxelSize: Double?
-    @Option(help: "N×3 or N×4 (batch x y z) int32 voxel coordinates (.npy).")
+    @Option(help: "N×3 or N×4 (batch x y z) int32 voxel coordinates (.npy; other integer dtypes are converted when every value fits int32).")
     var voxelCoords: String?
-    @Option(help: "N×C float input features for --voxel-coords (default: ones).")
+    @Option(help: "N×C input features for --voxel-coords, finite, converted to float32 (default: ones).")
     var inputFeatures: String?
     @Option(help: "Output .npy (float32, rows × head dim).")
     var out: String
@@ -104,6 +104,9 @@ struct FeaturesCommand: ParsableCommand {
                 try require(f.rank == 2 && f.shape[0] == t.shape[0] && f.shape[1] == model.spec.inChannels,
                             "\(inputFeatures): expected \(t.shape[0])×\(model.spec.inChannels) features, got \(f.shape)")
                 feats = f.floats()
+                if let bad = feats!.firstIndex(where: { !$0.isFinite }) {
+                    throw OV3DError.invalidArgument("\(inputFeatures): element \(bad) (row \(bad / model.spec.inChannels)) is NaN or Inf")
+                }
             }
             var out: MinkUNet.Output?
             for _ in 0..<`repeat` {

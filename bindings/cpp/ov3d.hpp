@@ -142,6 +142,145 @@ inline std::vector<float> superpoints_mean_pool(const std::vector<int32_t> &ids,
 
 // ---- Models and sessions (issues 3, 4) ----
 
+// MinkUNet inference (issue 3): an immutable Model, a per-thread Session, the Result of one run.
+//     ov3d::Model model("openscene_lseg.safetensors");
+//     ov3d::Session session(model, /*voxel_size=*/0.02f);
+//     ov3d::Result r = session.run(ov3d::points_view(xyz, n));
+//     const float *f = r.features();                  // r.point_count() x r.feature_dim() floats
+
+/// The output of one run (ov3d_result): per-point and per-voxel features of the computed heads,
+/// the voxel of every point and the voxel coordinates. Every pointer it returns is owned by the
+/// result and valid until it is destroyed. Not thread-safe.
+class Result : public Handle<ov3d_result, ov3d_result_free> {
+public:
+    using Handle::Handle;
+    /// Input points (rows of features()); for voxel runs, the input rows.
+    std::size_t point_count() const {
+        std::size_t n = 0;
+        check(ov3d_result_point_count(h_, &n));
+        return n;
+    }
+    /// Occupied voxels (rows of voxel_features()).
+    std::size_t voxel_count() const {
+        std::size_t n = 0;
+        check(ov3d_result_voxel_count(h_, &n));
+        return n;
+    }
+    /// Feature dimension of model head `head` (throws if this run did not compute it).
+    int32_t feature_dim(int32_t head = 0) const {
+        int32_t d = 0;
+        check(ov3d_result_feature_dim(h_, head, &d));
+        return d;
+    }
+    /// point_count() x feature_dim(head) row-major floats, raw or L2-normalised per row.
+    const float *features(int32_t head = 0, bool normalized = false) {
+        const float *f = nullptr;
+        check(ov3d_result_features(h_, head, normalized ? 1 : 0, &f));
+        return f;
+    }
+    /// voxel_count() x feature_dim(head) row-major floats, raw or L2-normalised per row.
+    const float *voxel_features(int32_t head = 0, bool normalized = false) {
+        const float *f = nullptr;
+        check(ov3d_result_voxel_features(h_, head, normalized ? 1 : 0, &f));
+        return f;
+    }
+    /// Voxel row of every point (point_count() int32).
+    const int32_t *voxel_index() const {
+        const int32_t *p = nullptr;
+        check(ov3d_result_voxel_index(h_, &p));
+        return p;
+    }
+    /// Voxel coordinates x y z (voxel_count() x 3 int32; shifted to min 0 for point runs).
+    const int32_t *voxel_coords() const {
+        const int32_t *p = nullptr;
+        check(ov3d_result_voxel_coords(h_, &p));
+        return p;
+    }
+};
+
+/// An immutable MinkUNet loaded from a checkpoint (torch .pth / .pth.tar or safetensors); the
+/// architecture and heads are read from its keys and shapes. Shareable between threads.
+class Model : public Handle<ov3d_model, ov3d_model_free> {
+public:
+    using Handle::Handle;
+    explicit Model(const std::string &path, const ov3d_model_params *params = nullptr) {
+        ov3d_model *h = nullptr;
+        check(ov3d_model_load(path.c_str(), params, &h));
+        h_ = h;
+    }
+    int32_t head_count() const {
+        int32_t n = 0;
+        check(ov3d_model_head_count(h_, &n));
+        return n;
+    }
+    int32_t head_dim(int32_t head = 0) const {
+        int32_t d = 0;
+        check(ov3d_model_head_dim(h_, head, &d));
+        return d;
+    }
+    /// "final", "final_dinov2", "final_sd".
+    std::string head_name(int32_t head = 0) const {
+        const char *s = nullptr;
+        check(ov3d_model_head_name(h_, head, &s));
+        return s;
+    }
+    /// "MinkUNet18A", ..., or "MinkUNet(custom)".
+    std::string variant() const {
+        const char *s = nullptr;
+        check(ov3d_model_variant(h_, &s));
+        return s;
+    }
+    int32_t in_channels() const {
+        int32_t c = 0;
+        check(ov3d_model_in_channels(h_, &c));
+        return c;
+    }
+};
+
+/// A per-thread workspace running one model (which it keeps alive). Not thread-safe.
+class Session : public Handle<ov3d_session, ov3d_session_free> {
+public:
+    using Handle::Handle;
+    /// `params` may be NULL (defaults: voxel size 0.02, process thread count).
+    explicit Session(const Model &model, const ov3d_session_params *params = nullptr) {
+        ov3d_session *h = nullptr;
+        check(ov3d_session_create(model.get(), params, &h));
+        h_ = h;
+    }
+    Session(const Model &model, float voxel_size, int32_t n_threads = 0) {
+        ov3d_session_params p = ov3d_session_default_params();
+        p.voxel_size = voxel_size;
+        p.n_threads = n_threads;
+        ov3d_session *h = nullptr;
+        check(ov3d_session_create(model.get(), &p, &h));
+        h_ = h;
+    }
+    /// Voxelises the points (borrowed for the call) and runs the network with ones as input.
+    Result run(const ov3d_points &points, const ov3d_run_params *params = nullptr) {
+        ov3d_result *r = nullptr;
+        check(ov3d_session_run(h_, &points, params, &r));
+        return Result(r);
+    }
+    /// Runs on `count` unique voxel coordinates (x y z rows) with `channels` features per row
+    /// (`features` NULL = ones). Result rows follow the input rows.
+    Result run_voxels(const int32_t *coords, std::size_t count, const float *features = nullptr,
+                      std::size_t channels = 0, const ov3d_run_params *params = nullptr) {
+        ov3d_result *r = nullptr;
+        check(ov3d_session_run_voxels(h_, coords, count, features, channels, params, &r));
+        return Result(r);
+    }
+    /// As above with x y z rows in a vector and (empty = ones) `channels` features per row.
+    Result run_voxels(const std::vector<int32_t> &coords, const std::vector<float> &features = {},
+                      std::size_t channels = 0, const ov3d_run_params *params = nullptr) {
+        if (coords.size() % 3 != 0) throw Error(OV3D_ERR_INVALID_ARGUMENT, "coords must hold 3 values per voxel");
+        const std::size_t n = coords.size() / 3;
+        if (!features.empty() && features.size() != n * channels)
+            throw Error(OV3D_ERR_INVALID_ARGUMENT, "features must hold count x channels values");
+        return run_voxels(coords.data(), n, features.empty() ? nullptr : features.data(),
+                          features.empty() ? 0 : channels, params);
+    }
+};
+
 // Checkpoints (issue 4): PyTorch .pth / .pth.tar and safetensors, read without PyTorch.
 
 /// Converts a checkpoint to safetensors with ov3d metadata (see ov3d_convert).

@@ -13,7 +13,7 @@ from ._lib import (ABI_VERSION, CancelledError, Error, FormatError, InternalErro
                    IOError_ as OV3DIOError, OutOfMemoryError, UnsupportedError, check as _check, lib as _load,
                    points_view, LOG_CALLBACK as _LOG_CALLBACK)
 
-__all__ = ["version", "abi_version", "set_num_threads", "get_num_threads", "set_log_callback", "points_view",
+__all__ = ["Model", "Session", "Result", "version", "abi_version", "set_num_threads", "get_num_threads", "set_log_callback", "points_view",
            "Error", "InvalidArgumentError", "OV3DIOError", "FormatError", "UnsupportedError", "OutOfMemoryError",
            "CancelledError", "InternalError"]
 
@@ -52,4 +52,5 @@ def set_log_callback(fn, min_level=LOG_WARN):
     _log_keepalive = cb
 
 # Subsystems (each a thin module over its section of ov3d.h).
-from . import checkpoint, fusion, pointcloud, text  # noqa: E402,F401
+from . import checkpoint, fusion, model, pointcloud, text  # noqa: E402,F401
+from .model import Model, Result, Session  # noqa: E402
