@@ -8,11 +8,13 @@ count (1, 2):
     same thread count; every peer's output is checked against a float64 ME reference first);
   * `ov3d-tool features --voxel-coords` on the weights and coordinates the peers wrote; its output is
     checked against the same float64 reference (rel max-abs < 1e-4) before it is timed;
-  * R interleaved rounds: ov3d, spconv, torch (one forward each; ov3d's time is its in-process
-    forward, measured after a warm-up forward, excluding process start and model load);
-  * ov3d once more per round with OPENBLAS_CORETYPE unset (output re-checked);
-  * calibration: OpenBLAS sgemm 4096x256x256 (bench/calib_sgemm.c) and peers.py's torch.mm
-    calibration + the network's GEMM floor (same per-offset GEMM shapes, dense, torch.mm/MKL).
+  * R interleaved rounds: ov3d as shipped, spconv, torch, then ov3d with OPENBLAS_CORETYPE unset
+    and ov3d's OpenBLAS path (OV3D_KERNELS=blas) with CORETYPE set and unset (one forward each;
+    ov3d's time is its in-process forward, measured after a warm-up forward, excluding process
+    start and model load; every variant's output is checked first);
+  * calibration: sgemm 4096x256x256 by OpenBLAS (CORETYPE set and unset) and by ov3d's own kernel
+    (bench/calib_sgemm.c), and peers.py's torch.mm calibration + the network's GEMM floor (same
+    per-offset GEMM shapes, dense, torch.mm/MKL).
 Reports medians (wall ms and CPU ms), voxels, FLOPs, GFLOP/s, ratios, peak memory.
 
 Requirements: a release build (`swift build -c release --product ov3d-tool`), the venv of

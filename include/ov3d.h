@@ -414,7 +414,8 @@ ov3d_run_params ov3d_run_default_params(void);
 int32_t ov3d_session_run(ov3d_session *session, const ov3d_points *points, const ov3d_run_params *params,
                          ov3d_result **out_result);
 
-/** Runs the network on `count` unique integer voxel coordinates (x y z per row, |c| < 2^20,
+/** Runs the network on `count` unique integer voxel coordinates (x y z per row, each within
+ *  -2^20 <= c < 2^20,
  *  borrowed) with `channels` input features per row (`features` may be NULL for ones; else
  *  channels must equal the model's input channels). Result rows follow the input rows; the result
  *  has one "point" per voxel. Not thread-safe per session. */
