@@ -324,7 +324,10 @@ int32_t ov3d_superpoints_broadcast_labels(const int32_t *ids, size_t n_points, i
  * checkpoint; its architecture (MinkUNet14A..34C or any widths) and heads are read from the
  * checkpoint's keys and shapes. A session is a per-thread workspace that runs the model on a
  * point cloud: voxelisation as OpenScene (float64, first point per voxel), the network, and the
- * per-point features of every head through the voxel inverse map. */
+ * per-point features of every head through the voxel inverse map.
+ * Compute: on x86-64 CPUs with AVX-512F the convolutions and heads run on ov3d's own kernels;
+ * elsewhere, or when the environment variable OV3D_KERNELS=blas is set before the first run,
+ * on OpenBLAS (same results within float rounding). */
 
 /** An immutable network; share it between any number of threads and sessions. */
 typedef struct ov3d_model ov3d_model;
