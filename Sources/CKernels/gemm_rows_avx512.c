@@ -102,17 +102,24 @@ static AVX512 void pack_panel(const float *b, int64_t ldb, int64_t kc, int64_t w
     }
 }
 
-AVX512 void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                                  const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,
-                                  const int32_t *c_rows, int accumulate, float *scratch) {
-    if (m <= 0 || n <= 0) return;
-    /* Column blocks of equal vector counts (n = 96 → 2 × 48 rather than 64 + 32: the wider
-     * micro-kernels need fewer loads per FMA). */
+/* Column blocking: blocks of equal vector counts (n = 96 → 2 × 48 rather than 64 + 32: the wider
+ * micro-kernels need fewer loads per FMA); only the last block may be narrower. */
+struct blocking { int64_t blocks, block_vecs; };
+static struct blocking blocking_for(int64_t n) {
     const int64_t vecs = (n + 15) / 16;
     const int64_t blocks = (vecs + NVMAX - 1) / NVMAX;
-    const int64_t block_vecs = (vecs + blocks - 1) / blocks;
-    for (int64_t j0 = 0; j0 < n; j0 += 16 * block_vecs) {
-        const int64_t width = (n - j0) < 16 * block_vecs ? (n - j0) : 16 * block_vecs;
+    return (struct blocking){blocks, (vecs + blocks - 1) / blocks};
+}
+
+/* The product, with B's panels either packed here per (column block, depth block) into `scratch`
+ * or read from `packed` (laid out by ov3d_gemm_pack_b_avx512). */
+static AVX512 void gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const int32_t *a_rows,
+                             const float *b, int64_t ldb, const float *packed, float *c, int64_t ldc,
+                             const int32_t *c_rows, int accumulate, float *scratch) {
+    if (m <= 0 || n <= 0) return;
+    const struct blocking g = blocking_for(n);
+    for (int64_t j = 0, j0 = 0; j0 < n; j++, j0 += 16 * g.block_vecs) {
+        const int64_t width = (n - j0) < 16 * g.block_vecs ? (n - j0) : 16 * g.block_vecs;
         const int nv = (int)((width + 15) / 16);
         const int rem = (int)(width - 16 * (nv - 1));
         const __mmask16 last = rem == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
@@ -123,14 +130,20 @@ AVX512 void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *
             if (!accumulate) {
                 for (int64_t p = 0; p < m; p++) {
                     float *cr = c + (c_rows ? (int64_t)c_rows[p] : p) * ldc + j0;
-                    for (int64_t j = 0; j < width; j++) cr[j] = 0;
+                    for (int64_t q = 0; q < width; q++) cr[q] = 0;
                 }
             }
             continue;
         }
         for (int64_t k0 = 0; k0 < k; k0 += kcmax) {
             const int64_t kc = (k - k0) < kcmax ? (k - k0) : kcmax;
-            pack_panel(b + k0 * ldb + j0, ldb, kc, width, nv, scratch);
+            const float *panel;
+            if (packed) {
+                panel = packed + j * k * 16 * g.block_vecs + k0 * 16 * nv;
+            } else {
+                pack_panel(b + k0 * ldb + j0, ldb, kc, width, nv, scratch);
+                panel = scratch;
+            }
             const int acc = k0 > 0 ? 1 : accumulate;
             for (int64_t p0 = 0; p0 < m; p0 += mr) {
                 const int rows = (m - p0) < mr ? (int)(m - p0) : mr;
@@ -141,15 +154,64 @@ AVX512 void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *
                     ap[r] = a + (a_rows ? (int64_t)a_rows[p] : p) * lda + k0;
                     cp[r] = c + (c_rows ? (int64_t)c_rows[p] : p) * ldc + j0;
                 }
-                kernels[nv][rows](kc, ap, scratch, cp, last, acc);
+                kernels[nv][rows](kc, ap, panel, cp, last, acc);
             }
         }
     }
 }
 
-#else /* not x86-64: no vector kernel; callers use BLAS */
+AVX512 void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                  const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                  const int32_t *c_rows, int accumulate, float *scratch) {
+    gemm_rows(m, n, k, a, lda, a_rows, b, ldb, NULL, c, ldc, c_rows, accumulate, scratch);
+}
+
+int64_t ov3d_gemm_packed_floats(int64_t n, int64_t k) {
+    if (n <= 0 || k <= 0) return 0;
+    const struct blocking g = blocking_for(n);
+    return k * 16 * g.block_vecs * g.blocks;
+}
+
+AVX512 void ov3d_gemm_pack_b_avx512(int64_t n, int64_t k, const float *b, int64_t ldb, float *packed) {
+    if (n <= 0 || k <= 0) return;
+    const struct blocking g = blocking_for(n);
+    for (int64_t j = 0, j0 = 0; j0 < n; j++, j0 += 16 * g.block_vecs) {
+        const int64_t width = (n - j0) < 16 * g.block_vecs ? (n - j0) : 16 * g.block_vecs;
+        const int nv = (int)((width + 15) / 16);
+        const int64_t kcmax = SCRATCH_FLOATS / (16 * nv);
+        for (int64_t k0 = 0; k0 < k; k0 += kcmax) {
+            const int64_t kc = (k - k0) < kcmax ? (k - k0) : kcmax;
+            pack_panel(b + k0 * ldb + j0, ldb, kc, width, nv, packed + j * k * 16 * g.block_vecs + k0 * 16 * nv);
+        }
+    }
+}
+
+AVX512 void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                         const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
+                                         const int32_t *c_rows, int accumulate) {
+    gemm_rows(m, n, k, a, lda, a_rows, NULL, 0, packed, c, ldc, c_rows, accumulate, NULL);
+}
+
+#else /* not x86-64: no vector kernel; callers use BLAS. Portable reference loops, never the hot path. */
 
 int ov3d_kernel_isa(void) { return OV3D_KERNEL_ISA_NONE; }
+
+int64_t ov3d_gemm_packed_floats(int64_t n, int64_t k) { return n > 0 && k > 0 ? n * k : 0; }
+
+void ov3d_gemm_pack_b_avx512(int64_t n, int64_t k, const float *b, int64_t ldb, float *packed) {
+    for (int64_t kk = 0; kk < k; kk++)
+        for (int64_t j = 0; j < n; j++) packed[kk * n + j] = b[kk * ldb + j];
+}
+
+void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                           const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,
+                           const int32_t *c_rows, int accumulate, float *scratch);
+
+void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                  const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
+                                  const int32_t *c_rows, int accumulate) {
+    ov3d_gemm_rows_avx512(m, n, k, a, lda, a_rows, packed, n, c, ldc, c_rows, accumulate, NULL);
+}
 
 void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                            const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,

@@ -15,7 +15,7 @@ import Testing
         var bad = OV3DCAPI.ov3d_cloud_load_default_params(); bad.struct_size = 3
         #expect(ov3d_cloud_load("/x.ply", &bad, &h) == -1)
         #expect(ov3d_cloud_from_points(nil, &h) == -1)
-        var pts: [Float] = [0, 0, .nan]
+        let pts: [Float] = [0, 0, .nan]
         pts.withUnsafeBufferPointer { p in
             var v = ov3d_points_init(p.baseAddress, 1, 0)
             #expect(ov3d_cloud_from_points(&v, &h) == -1)

@@ -43,6 +43,19 @@ void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k,
 /** Floats of scratch that ov3d_gemm_rows_avx512 needs. */
 int64_t ov3d_gemm_rows_scratch_floats(void);
 
+/** Floats that B (k × n) takes packed for ov3d_gemm_rows_packed_avx512. */
+int64_t ov3d_gemm_packed_floats(int64_t n, int64_t k);
+
+/** Packs B (k × n, row stride ldb) into `packed` (ov3d_gemm_packed_floats(n, k) floats, 64-byte
+ *  aligned): the panels ov3d_gemm_rows_avx512 would pack on every call, packed once. */
+void ov3d_gemm_pack_b_avx512(int64_t n, int64_t k, const float *b, int64_t ldb, float *packed);
+
+/** ov3d_gemm_rows_avx512 with B packed by ov3d_gemm_pack_b_avx512 (no scratch needed): for
+ *  many calls with the same B, e.g. one convolution offset over many output tiles. */
+void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                  const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
+                                  const int32_t *c_rows, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

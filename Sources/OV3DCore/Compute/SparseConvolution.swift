@@ -13,7 +13,8 @@ import Glibc
 /// reads are cache-resident too.
 ///
 /// Two compute paths share that schedule (`Workspace.kernels`): ov3d's vector kernels
-/// (`RowGEMM`) read the input rows and add into the output rows in place, one pass per offset;
+/// (`RowGEMM`, weights packed once per call) read the input rows and add into the output rows in
+/// place, one pass per offset;
 /// the OpenBLAS path gathers the rows into a block, runs `cblas_sgemm`, and scatter-adds.
 public enum SparseConvolution {
     /// What happens to each output tile once all offsets are summed (while it is in cache).
@@ -79,11 +80,20 @@ public enum SparseConvolution {
         let rowsPerBuffer = min(tile, nOut)
         let vector = workspace.kernels.usesVectorKernels
         var bufs = [WorkBuffer]()
-        for _ in 0..<workers {
-            if vector {
-                bufs.append(try workspace.buffer(capacity: RowGEMM.scratchFloats))
-                bufs.append(bufs[bufs.count - 1])
-            } else {
+        // Vector path: every offset's weights packed once into the kernel's panel layout (shared
+        // read-only by all tiles); OpenBLAS path: per-worker gather and product blocks.
+        let packedStride = vector ? RowGEMM.packedFloats(n: cout, k: cin) : 0
+        if vector {
+            let packed = try workspace.buffer(capacity: max(1, map.volume * packedStride))
+            bufs.append(packed)
+            w.weights.withUnsafeBufferPointer { wp in
+                for k in 0..<map.volume where map.pairCount(k) > 0 {
+                    RowGEMM.pack(n: cout, k: cin, b: wp.baseAddress! + k * cin * cout, ldb: cout,
+                                 into: packed.pointer + k * packedStride)
+                }
+            }
+        } else {
+            for _ in 0..<workers {
                 bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cin))
                 bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cout))
             }
@@ -101,13 +111,14 @@ public enum SparseConvolution {
                             let (inp, outp, buffers) = ptrs.value
                             let (wbase, bias, ir, orows) = ctx.value
                             for worker in wr {
-                                let g = buffers[2 * worker], s = buffers[2 * worker + 1]
+                                let g = vector ? buffers[0] : buffers[2 * worker], s = vector ? g : buffers[2 * worker + 1]
                                 var t = worker
                                 while t < tiles {
                                     let t0 = t * tile, t1 = min(nOut, t0 + tile)
                                     if vector {
-                                        convTileVector(t0: t0, t1: t1, inp: inp, outp: outp, scratch: g, wbase: wbase, bias: bias,
-                                                       inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                        convTileVector(t0: t0, t1: t1, inp: inp, outp: outp, packed: g, packedStride: packedStride,
+                                                       bias: bias, inRows: ir, outRows: orows, map: map, identity: identity,
+                                                       cin: cin, cout: cout)
                                     } else {
                                         convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: g, s: s, wbase: wbase, bias: bias,
                                                  inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
@@ -144,14 +155,14 @@ public enum SparseConvolution {
     /// product, then each offset's pairs read from the input rows and added into the output rows.
     @inline(__always)
     static func convTileVector(t0: Int, t1: Int, inp: UnsafeMutablePointer<Float>, outp: UnsafeMutablePointer<Float>,
-                               scratch: UnsafeMutablePointer<Float>, wbase: UnsafePointer<Float>,
+                               packed: UnsafeMutablePointer<Float>, packedStride: Int,
                                bias: UnsafeBufferPointer<Float>, inRows: UnsafeBufferPointer<Int32>, outRows: UnsafeBufferPointer<Int32>,
                                map: KernelMap, identity: Int?, cin: Int, cout: Int) {
         initTile(outp, t0, t1, bias, cout)
         if let k0 = identity {
-            RowGEMM.run(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin, aRows: nil,
-                        b: wbase + k0 * cin * cout, ldb: cout, c: outp + t0 * cout, ldc: cout, cRows: nil,
-                        accumulate: true, scratch: scratch)
+            RowGEMM.runPacked(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin, aRows: nil,
+                              packed: packed + k0 * packedStride, c: outp + t0 * cout, ldc: cout, cRows: nil,
+                              accumulate: true)
         }
         for k in 0..<map.volume where k != identity {
             let seg0 = map.start[k], seg1 = map.start[k + 1]
@@ -159,9 +170,9 @@ public enum SparseConvolution {
             let lo = lowerBound(outRows, seg0, seg1, Int32(t0))
             let hi = lowerBound(outRows, lo, seg1, Int32(t1))
             if hi == lo { continue }
-            RowGEMM.run(m: hi - lo, n: cout, k: cin, a: inp, lda: cin, aRows: inRows.baseAddress! + lo,
-                        b: wbase + k * cin * cout, ldb: cout, c: outp, ldc: cout, cRows: outRows.baseAddress! + lo,
-                        accumulate: true, scratch: scratch)
+            RowGEMM.runPacked(m: hi - lo, n: cout, k: cin, a: inp, lda: cin, aRows: inRows.baseAddress! + lo,
+                              packed: packed + k * packedStride, c: outp, ldc: cout, cRows: outRows.baseAddress! + lo,
+                              accumulate: true)
         }
     }
 

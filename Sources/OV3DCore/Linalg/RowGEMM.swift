@@ -20,4 +20,22 @@ enum RowGEMM {
         ov3d_gemm_rows_avx512(Int64(m), Int64(n), Int64(k), a, Int64(lda), aRows, b, Int64(ldb),
                               c, Int64(ldc), cRows, accumulate ? 1 : 0, scratch)
     }
+
+    /// Floats that a `k × n` B takes packed (`pack`, `runPacked`).
+    static func packedFloats(n: Int, k: Int) -> Int { Int(ov3d_gemm_packed_floats(Int64(n), Int64(k))) }
+
+    /// Packs B (`k × n`, row stride `ldb`) into `packed` (`packedFloats` floats, 64-byte aligned).
+    static func pack(n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int, into packed: UnsafeMutablePointer<Float>) {
+        ov3d_gemm_pack_b_avx512(Int64(n), Int64(k), b, Int64(ldb), packed)
+    }
+
+    /// `run` with B packed once by `pack` (for many calls with the same B).
+    @inline(__always)
+    static func runPacked(m: Int, n: Int, k: Int,
+                          a: UnsafePointer<Float>, lda: Int, aRows: UnsafePointer<Int32>?,
+                          packed: UnsafePointer<Float>,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, cRows: UnsafePointer<Int32>?, accumulate: Bool) {
+        ov3d_gemm_rows_packed_avx512(Int64(m), Int64(n), Int64(k), a, Int64(lda), aRows, packed,
+                                     c, Int64(ldc), cRows, accumulate ? 1 : 0)
+    }
 }
