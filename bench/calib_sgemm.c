@@ -22,26 +22,26 @@ static double clock_s(clockid_t id) {
 }
 
 enum { M = 4096, N = 256, K = 256 };
-struct part { const float *a, *b; float *c; int rows; };
+struct part { const float *a, *packed; float *c; int rows; };
 
 static void *ov3d_part(void *arg) {
     struct part *p = arg;
-    float *scratch = aligned_alloc(64, sizeof(float) * (size_t)ov3d_gemm_rows_scratch_floats());
     for (int r0 = 0; r0 < p->rows; r0 += 256) { /* 256-row blocks, as GEMM.sgemm does */
         int rows = p->rows - r0 < 256 ? p->rows - r0 : 256;
-        ov3d_gemm_rows_avx512(rows, N, K, p->a + (size_t)r0 * K, K, NULL, p->b, N, p->c + (size_t)r0 * N, N, NULL, 0, scratch);
+        ov3d_gemm_rows_packed_avx512(rows, N, K, p->a + (size_t)r0 * K, K, NULL, p->packed, p->c + (size_t)r0 * N, N, NULL, 0);
     }
-    free(scratch);
     return NULL;
 }
 
-static void ov3d_sgemm(int threads, const float *a, const float *b, float *c) {
+/* As GEMM.sgemm: pack B once per call, then row blocks on the threads. */
+static void ov3d_sgemm(int threads, const float *a, const float *b, float *c, float *packed) {
     pthread_t tid[64];
     struct part parts[64];
     if (threads > 64) threads = 64;
+    ov3d_gemm_pack_b_avx512(N, K, b, N, packed);
     for (int t = 0; t < threads; t++) {
         int lo = M * t / threads, hi = M * (t + 1) / threads;
-        parts[t] = (struct part){a + (size_t)lo * K, b, c + (size_t)lo * N, hi - lo};
+        parts[t] = (struct part){a + (size_t)lo * K, packed, c + (size_t)lo * N, hi - lo};
         if (threads == 1) ov3d_part(&parts[t]); else pthread_create(&tid[t], NULL, ov3d_part, &parts[t]);
     }
     if (threads > 1) for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
@@ -54,14 +54,15 @@ int main(int argc, char **argv) {
     if (use_ov3d && ov3d_kernel_isa() < OV3D_KERNEL_ISA_AVX512) { printf("nan nan\n"); return 0; }
     openblas_set_num_threads(threads);
     float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n), *c = malloc(sizeof(float) * m * n);
-    if (!a || !b || !c) return 1;
+    float *packed = aligned_alloc(64, sizeof(float) * (size_t)ov3d_gemm_packed_floats(N, K));
+    if (!a || !b || !c || !packed) return 1;
     for (int i = 0; i < m * k; i++) a[i] = (float)(((long)i * 7919) % 1000) / 1000.0f - 0.5f;
     for (int i = 0; i < k * n; i++) b[i] = (float)(((long)i * 104729) % 1000) / 1000.0f - 0.5f;
     double best = 1e9, best_cpu = 1e9;
     for (int r = 0; r < 6; r++) {
         double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         for (int j = 0; j < 10; j++)
-            if (use_ov3d) ov3d_sgemm(threads, a, b, c);
+            if (use_ov3d) ov3d_sgemm(threads, a, b, c, packed);
             else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
         double t = (clock_s(CLOCK_MONOTONIC) - t0) / 10, tc = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / 10;
         if (r > 0 && t < best) best = t;
@@ -69,6 +70,6 @@ int main(int argc, char **argv) {
     }
     /* wall GFLOP/s and CPU-time GFLOP/s (per busy core-second; robust on a shared machine) */
     printf("%.3f %.3f\n", 2.0 * m * n * k / best / 1e9, 2.0 * m * n * k / best_cpu / 1e9);
-    free(a); free(b); free(c);
+    free(a); free(b); free(c); free(packed);
     return 0;
 }

@@ -1,8 +1,9 @@
 /* Row-indexed GEMM with accumulation on AVX-512 (see include/ov3d_kernels.h).
  *
  * Blocking, as in GotoBLAS/BLIS but with the A side indexed by row lists:
- *   - B is packed per (column block of NR = 16·NV floats, depth block of KC rows) into a
- *     contiguous KC × NR panel (zero-padded past n) that stays in L1 (≤ 32 KiB);
+ *   - B is packed once (ov3d_gemm_pack_b_avx512) into panels, one per (column block of
+ *     NR = 16·NV floats, depth block of KC rows): contiguous KC × NR, zero-padded past n, that
+ *     stay in L1 (≤ 32 KiB);
  *   - a register-blocked micro-kernel computes MR rows × NR columns of C: MR·NV accumulators
  *     (up to 24 of the 32 zmm registers), one broadcast of A(r, kk) per row and NV loads of the
  *     panel per depth step, then adds the block into (or writes it to) the MR scattered C rows,
@@ -12,9 +13,7 @@
  */
 #include "ov3d_kernels.h"
 
-#define SCRATCH_FLOATS 8192 /* KC · NR ≤ 8192 floats = 32 KiB */
-
-int64_t ov3d_gemm_rows_scratch_floats(void) { return SCRATCH_FLOATS; }
+#define PANEL_FLOATS 8192 /* KC · NR ≤ 8192 floats = 32 KiB: one packed panel stays in L1 */
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -111,11 +110,9 @@ static struct blocking blocking_for(int64_t n) {
     return (struct blocking){blocks, (vecs + blocks - 1) / blocks};
 }
 
-/* The product, with B's panels either packed here per (column block, depth block) into `scratch`
- * or read from `packed` (laid out by ov3d_gemm_pack_b_avx512). */
-static AVX512 void gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const int32_t *a_rows,
-                             const float *b, int64_t ldb, const float *packed, float *c, int64_t ldc,
-                             const int32_t *c_rows, int accumulate, float *scratch) {
+AVX512 void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                                         const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
+                                         const int32_t *c_rows, int accumulate) {
     if (m <= 0 || n <= 0) return;
     const struct blocking g = blocking_for(n);
     for (int64_t j = 0, j0 = 0; j0 < n; j++, j0 += 16 * g.block_vecs) {
@@ -124,7 +121,7 @@ static AVX512 void gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, in
         const int rem = (int)(width - 16 * (nv - 1));
         const __mmask16 last = rem == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
         const int mr = rows_for_nv[nv];
-        const int64_t kcmax = SCRATCH_FLOATS / (16 * nv);
+        const int64_t kcmax = PANEL_FLOATS / (16 * nv);
         if (k <= 0) {
             /* C = 0 (or unchanged when accumulating): an empty sum. */
             if (!accumulate) {
@@ -137,13 +134,7 @@ static AVX512 void gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, in
         }
         for (int64_t k0 = 0; k0 < k; k0 += kcmax) {
             const int64_t kc = (k - k0) < kcmax ? (k - k0) : kcmax;
-            const float *panel;
-            if (packed) {
-                panel = packed + j * k * 16 * g.block_vecs + k0 * 16 * nv;
-            } else {
-                pack_panel(b + k0 * ldb + j0, ldb, kc, width, nv, scratch);
-                panel = scratch;
-            }
+            const float *panel = packed + j * k * 16 * g.block_vecs + k0 * 16 * nv;
             const int acc = k0 > 0 ? 1 : accumulate;
             for (int64_t p0 = 0; p0 < m; p0 += mr) {
                 const int rows = (m - p0) < mr ? (int)(m - p0) : mr;
@@ -160,12 +151,6 @@ static AVX512 void gemm_rows(int64_t m, int64_t n, int64_t k, const float *a, in
     }
 }
 
-AVX512 void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                                  const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,
-                                  const int32_t *c_rows, int accumulate, float *scratch) {
-    gemm_rows(m, n, k, a, lda, a_rows, b, ldb, NULL, c, ldc, c_rows, accumulate, scratch);
-}
-
 int64_t ov3d_gemm_packed_floats(int64_t n, int64_t k) {
     if (n <= 0 || k <= 0) return 0;
     const struct blocking g = blocking_for(n);
@@ -178,7 +163,7 @@ AVX512 void ov3d_gemm_pack_b_avx512(int64_t n, int64_t k, const float *b, int64_
     for (int64_t j = 0, j0 = 0; j0 < n; j++, j0 += 16 * g.block_vecs) {
         const int64_t width = (n - j0) < 16 * g.block_vecs ? (n - j0) : 16 * g.block_vecs;
         const int nv = (int)((width + 15) / 16);
-        const int64_t kcmax = SCRATCH_FLOATS / (16 * nv);
+        const int64_t kcmax = PANEL_FLOATS / (16 * nv);
         for (int64_t k0 = 0; k0 < k; k0 += kcmax) {
             const int64_t kc = (k - k0) < kcmax ? (k - k0) : kcmax;
             pack_panel(b + k0 * ldb + j0, ldb, kc, width, nv, packed + j * k * 16 * g.block_vecs + k0 * 16 * nv);
@@ -186,11 +171,6 @@ AVX512 void ov3d_gemm_pack_b_avx512(int64_t n, int64_t k, const float *b, int64_
     }
 }
 
-AVX512 void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                                         const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
-                                         const int32_t *c_rows, int accumulate) {
-    gemm_rows(m, n, k, a, lda, a_rows, NULL, 0, packed, c, ldc, c_rows, accumulate, NULL);
-}
 
 #else /* not x86-64: no vector kernel; callers use BLAS. Portable reference loops, never the hot path. */
 
@@ -203,26 +183,15 @@ void ov3d_gemm_pack_b_avx512(int64_t n, int64_t k, const float *b, int64_t ldb, 
         for (int64_t j = 0; j < n; j++) packed[kk * n + j] = b[kk * ldb + j];
 }
 
-void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                           const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,
-                           const int32_t *c_rows, int accumulate, float *scratch);
-
 void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                                   const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
                                   const int32_t *c_rows, int accumulate) {
-    ov3d_gemm_rows_avx512(m, n, k, a, lda, a_rows, packed, n, c, ldc, c_rows, accumulate, NULL);
-}
-
-void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                           const int32_t *a_rows, const float *b, int64_t ldb, float *c, int64_t ldc,
-                           const int32_t *c_rows, int accumulate, float *scratch) {
-    (void)scratch;
-    for (int64_t p = 0; p < m; p++) { /* portable reference loop (never the hot path) */
+    for (int64_t p = 0; p < m; p++) {
         const float *ar = a + (a_rows ? (int64_t)a_rows[p] : p) * lda;
         float *cr = c + (c_rows ? (int64_t)c_rows[p] : p) * ldc;
         for (int64_t j = 0; j < n; j++) {
             float s = accumulate ? cr[j] : 0.0f;
-            for (int64_t kk = 0; kk < k; kk++) s += ar[kk] * b[kk * ldb + j];
+            for (int64_t kk = 0; kk < k; kk++) s += ar[kk] * packed[kk * n + j];
             cr[j] = s;
         }
     }

@@ -60,6 +60,12 @@ func borrow<T: HandleBox>(_ h: OpaquePointer?, as: T.Type, kind: UInt32, name: S
     return t
 }
 
+/// `p` itself, or invalidArgument "<name> is NULL" (output pointers and required buffers).
+func nonNull<P>(_ p: P?, _ name: String) throws -> P {
+    guard let p else { throw OV3DError.invalidArgument("\(name) is NULL") }
+    return p
+}
+
 /// Releases a handle (NULL is a no-op).
 func releaseHandle(_ h: OpaquePointer?) {
     guard let h else { return }

@@ -91,7 +91,7 @@ public func ov3d_convert(_ inPath: UnsafePointer<CChar>?, _ outPath: UnsafePoint
 public func ov3d_checkpoint_open(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         let p = try cString(path, name: "path")
         let sd = try CheckpointReader.load(path: p)
         out.pointee = makeHandle(CheckpointBox(sd))
@@ -109,7 +109,7 @@ public func ov3d_checkpoint_free(_ ckpt: OpaquePointer?) {
 public func ov3d_checkpoint_count(_ ckpt: OpaquePointer?, _ outCount: UnsafeMutablePointer<Int>?) -> Int32 {
     capi {
         let box = try checkpoint(ckpt)
-        guard let outCount else { throw OV3DError.invalidArgument("out_count is NULL") }
+        let outCount = try nonNull(outCount, "out_count")
         outCount.pointee = box.stateDict.count
     }
 }
@@ -135,7 +135,7 @@ public func ov3d_checkpoint_find(_ ckpt: OpaquePointer?, _ name: UnsafePointer<C
     capi {
         let box = try checkpoint(ckpt)
         let key = try cString(name, name: "name", maxBytes: 1 << 16)
-        guard let outIndex else { throw OV3DError.invalidArgument("out_index is NULL") }
+        let outIndex = try nonNull(outIndex, "out_index")
         guard let i = box.stateDict.keys.firstIndex(of: key) else { throw OV3DError.invalidArgument("no tensor named '\(key)' in the checkpoint") }
         outIndex.pointee = i
     }
@@ -159,7 +159,7 @@ public func ov3d_checkpoint_metadata(_ ckpt: OpaquePointer?, _ key: UnsafePointe
     capi {
         let box = try checkpoint(ckpt)
         let k = try cString(key, name: "key", maxBytes: 1 << 16)
-        guard let outValue else { throw OV3DError.invalidArgument("out_value is NULL") }
+        let outValue = try nonNull(outValue, "out_value")
         outValue.pointee = box.metadata[k].map { UnsafePointer($0) }
     }
 }
@@ -170,7 +170,7 @@ public func ov3d_checkpoint_uncertainty_weights(_ ckpt: OpaquePointer?, _ out: U
         let box = try checkpoint(ckpt)
         let w = try UncertaintyWeights(stateDict: box.stateDict)
         try require(capacity >= w.sigmas.count, "capacity \(capacity) is smaller than \(w.sigmas.count)")
-        guard let out else { throw OV3DError.invalidArgument("out_sigmas is NULL") }
+        let out = try nonNull(out, "out_sigmas")
         for (i, s) in w.sigmas.enumerated() { out[i] = s }
     }
 }

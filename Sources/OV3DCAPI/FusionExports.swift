@@ -59,7 +59,7 @@ public func ov3d_fusion_default_params() -> ov3d_fusion_params {
 public func ov3d_fusion_create(_ points: UnsafePointer<ov3d_points>?, _ params: UnsafeRawPointer?,
                                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     capi {
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         out.pointee = nil
         var p = try readParams(params, defaults: ov3d_fusion_default_params(),
                                minSize: MemoryLayout<ov3d_fusion_params>.size, name: "params")
@@ -89,10 +89,10 @@ public func ov3d_fusion_add_frame(_ h: OpaquePointer?, _ depth: UnsafePointer<UI
     capi {
         let box = try borrow(h, as: FusionBox.self, kind: HandleKind.fusion, name: "fusion")
         let p = box.params
-        guard let depth else { throw OV3DError.invalidArgument("depth is NULL") }
-        guard let features else { throw OV3DError.invalidArgument("features is NULL") }
-        guard let intrinsics else { throw OV3DError.invalidArgument("intrinsics is NULL") }
-        guard let pose else { throw OV3DError.invalidArgument("pose is NULL") }
+        let depth = try nonNull(depth, "depth")
+        let features = try nonNull(features, "features")
+        let intrinsics = try nonNull(intrinsics, "intrinsics")
+        let pose = try nonNull(pose, "pose")
         let w = Int(p.depth_width), hgt = Int(p.depth_height)
         try require(depthCount == w * hgt, "depth_count is \(depthCount), the session expects \(w)×\(hgt) = \(w * hgt)")
         let nf = try checkedCount("features", Int(p.feature_height), Int(p.feature_width), Int(p.feature_dim))
@@ -225,7 +225,7 @@ public func ov3d_teacher_fusion(_ features: UnsafePointer<Float>?, _ nTeachers: 
         let vocab = try vocabularyFrom(vocabulary, classes: nClasses, dim: dim)
         let per = try checkedCount("features", nPoints, dim)
         let total = try checkedCount("features", nTeachers, nPoints, dim)
-        guard let out else { throw OV3DError.invalidArgument("out_features is NULL") }
+        let out = try nonNull(out, "out_features")
         try require(outCap >= per, "out_capacity \(outCap) < n_points×dim = \(per)")
         if weights != nil { try require(weightsCap >= nPoints * nTeachers, "weights_capacity \(weightsCap) < n_points×n_teachers") }
         let all = try finiteFloats(features, total, name: "features")
@@ -257,7 +257,7 @@ public func ov3d_capability_from_masks(_ gt: UnsafePointer<UInt8>?, _ masks: Uns
         try require(nTeachers > 0 && nTeachers <= 64, "n_teachers must be 1...64, got \(nTeachers)")
         try require(nClasses > 0 && nClasses <= 65536, "n_classes must be 1...65536, got \(nClasses)")
         try require(excluded >= -1 && Int(excluded) < nClasses, "excluded_class \(excluded) out of range")
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         try require(outCap >= nTeachers * nClasses, "out_capacity \(outCap) < n_teachers×n_classes")
         var b = try CapabilityBuilder(teachers: nTeachers, classes: nClasses)
         if nPairs > 0 {
@@ -294,7 +294,7 @@ public func ov3d_ensemble_labels(_ mode: Int32, _ f3: UnsafePointer<Float>?, _ f
         try require(nPoints > 0, "n_points is 0")
         let vocab = try vocabularyFrom(vocabulary, classes: nClasses, dim: dim)
         let per = try checkedCount("features", nPoints, dim)
-        guard let out else { throw OV3DError.invalidArgument("out_labels is NULL") }
+        let out = try nonNull(out, "out_labels")
         try require(outCap >= nPoints, "out_capacity \(outCap) < n_points \(nPoints)")
         let a = m == .fusion ? [] : try finiteFloats(f3, per, name: "features_3d")
         let b = m == .distill ? [] : try finiteFloats(f2, per, name: "features_2d")

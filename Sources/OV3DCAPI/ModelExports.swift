@@ -82,15 +82,7 @@ final class ResultBox: HandleBox {
         let cache = normalized ? normalizedPoint : pointFeatures
         if let f = cache[Int(head)] { return f }
         let v = try voxelFeatures(head, normalized: normalized)
-        let dim = dims[Int(head)]!
-        var out = [Float](repeating: 0, count: pointCount * dim)
-        v.withUnsafeBufferPointer { s in
-            out.withUnsafeMutableBufferPointer { o in
-                for (p, r) in inverse.enumerated() {
-                    (o.baseAddress! + p * dim).update(from: s.baseAddress! + Int(r) * dim, count: dim)
-                }
-            }
-        }
+        let out = Elementwise.gatherRows(v, cols: dims[Int(head)]!, index: inverse)
         if normalized { normalizedPoint[Int(head)] = out } else { pointFeatures[Int(head)] = out }
         return out
     }
@@ -111,7 +103,7 @@ public func ov3d_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_model is NULL") }
+        let out = try nonNull(out, "out_model")
         let p = try readParams(params.map(UnsafeRawPointer.init), defaults: ov3d_model_default_params(),
                                minSize: MemoryLayout<ov3d_model_params>.size, name: "params")
         try require(p.n_threads >= 0 && p.n_threads <= 256, "params.n_threads must be 0...256")
@@ -129,7 +121,7 @@ public func ov3d_model_free(_ model: OpaquePointer?) { releaseHandle(model) }
 public func ov3d_model_head_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
     capi {
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
-        guard let out else { throw OV3DError.invalidArgument("out_count is NULL") }
+        let out = try nonNull(out, "out_count")
         out.pointee = Int32(m.model.spec.heads.count)
     }
 }
@@ -143,7 +135,7 @@ private func headIndex(_ m: ModelBox, _ head: Int32) throws -> Int {
 public func ov3d_model_head_dim(_ model: OpaquePointer?, _ head: Int32, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
     capi {
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
-        guard let out else { throw OV3DError.invalidArgument("out_dim is NULL") }
+        let out = try nonNull(out, "out_dim")
         out.pointee = Int32(m.model.spec.heads[try headIndex(m, head)].dim)
     }
 }
@@ -152,7 +144,7 @@ public func ov3d_model_head_dim(_ model: OpaquePointer?, _ head: Int32, _ out: U
 public func ov3d_model_head_name(_ model: OpaquePointer?, _ head: Int32, _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
     capi {
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
-        guard let out else { throw OV3DError.invalidArgument("out_name is NULL") }
+        let out = try nonNull(out, "out_name")
         out.pointee = m.headNames[try headIndex(m, head)]
     }
 }
@@ -161,7 +153,7 @@ public func ov3d_model_head_name(_ model: OpaquePointer?, _ head: Int32, _ out: 
 public func ov3d_model_variant(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
     capi {
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
-        guard let out else { throw OV3DError.invalidArgument("out_name is NULL") }
+        let out = try nonNull(out, "out_name")
         out.pointee = m.variant
     }
 }
@@ -170,7 +162,7 @@ public func ov3d_model_variant(_ model: OpaquePointer?, _ out: UnsafeMutablePoin
 public func ov3d_model_in_channels(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
     capi {
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
-        guard let out else { throw OV3DError.invalidArgument("out_channels is NULL") }
+        let out = try nonNull(out, "out_channels")
         out.pointee = Int32(m.model.spec.inChannels)
     }
 }
@@ -193,7 +185,7 @@ public func ov3d_session_create(_ model: OpaquePointer?, _ params: UnsafePointer
                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_session is NULL") }
+        let out = try nonNull(out, "out_session")
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
         let p = try readParams(params.map(UnsafeRawPointer.init), defaults: ov3d_session_default_params(),
                                minSize: MemoryLayout<ov3d_session_params>.size, name: "params")
@@ -241,7 +233,7 @@ public func ov3d_session_run(_ session: OpaquePointer?, _ points: UnsafePointer<
                              _ params: UnsafePointer<ov3d_run_params>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_result is NULL") }
+        let out = try nonNull(out, "out_result")
         let s = try borrow(session, as: SessionBox.self, kind: HandleKind.session, name: "session")
         let (p, heads, threads, progress) = try runSettings(s, params)
         let cloud = try readPoints(points)
@@ -260,11 +252,11 @@ public func ov3d_session_run_voxels(_ session: OpaquePointer?, _ coords: UnsafeP
                                     _ params: UnsafePointer<ov3d_run_params>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_result is NULL") }
+        let out = try nonNull(out, "out_result")
         let s = try borrow(session, as: SessionBox.self, kind: HandleKind.session, name: "session")
         let (_, heads, threads, progress) = try runSettings(s, params)
         try require(count > 0 && count <= maxPointCount, "count \(count) must be in 1...\(maxPointCount)")
-        guard let coords else { throw OV3DError.invalidArgument("coords is NULL") }
+        let coords = try nonNull(coords, "coords")
         let cin = s.model.model.spec.inChannels
         var feats: [Float]? = nil
         if let features {
@@ -290,7 +282,7 @@ public func ov3d_result_free(_ result: OpaquePointer?) { releaseHandle(result) }
 public func ov3d_result_point_count(_ result: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     capi {
         let r = try borrow(result, as: ResultBox.self, kind: HandleKind.result, name: "result")
-        guard let out else { throw OV3DError.invalidArgument("out_count is NULL") }
+        let out = try nonNull(out, "out_count")
         out.pointee = r.pointCount
     }
 }
@@ -299,7 +291,7 @@ public func ov3d_result_point_count(_ result: OpaquePointer?, _ out: UnsafeMutab
 public func ov3d_result_voxel_count(_ result: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     capi {
         let r = try borrow(result, as: ResultBox.self, kind: HandleKind.result, name: "result")
-        guard let out else { throw OV3DError.invalidArgument("out_count is NULL") }
+        let out = try nonNull(out, "out_count")
         out.pointee = r.voxelCount
     }
 }
@@ -308,7 +300,7 @@ public func ov3d_result_voxel_count(_ result: OpaquePointer?, _ out: UnsafeMutab
 public func ov3d_result_feature_dim(_ result: OpaquePointer?, _ head: Int32, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
     capi {
         let r = try borrow(result, as: ResultBox.self, kind: HandleKind.result, name: "result")
-        guard let out else { throw OV3DError.invalidArgument("out_dim is NULL") }
+        let out = try nonNull(out, "out_dim")
         guard let d = r.dims[Int(head)] else {
             throw OV3DError.invalidArgument("head \(head) was not computed in this result (computed: \(r.dims.keys.sorted()))")
         }
@@ -326,10 +318,9 @@ public func ov3d_result_features(_ result: OpaquePointer?, _ head: Int32, _ norm
     out?.pointee = nil
     return capi {
         let r = try borrow(result, as: ResultBox.self, kind: HandleKind.result, name: "result")
-        guard let out else { throw OV3DError.invalidArgument("out_features is NULL") }
-        _ = try r.features(head, normalized: normalized != 0)
-        let cached = normalized != 0 ? r.normalizedPoint[Int(head)]! : r.pointFeatures[Int(head)]!
-        out.pointee = stablePointer(cached)
+        let out = try nonNull(out, "out_features")
+        // The returned array shares its storage with the result's cache.
+        out.pointee = stablePointer(try r.features(head, normalized: normalized != 0))
     }
 }
 
@@ -339,10 +330,8 @@ public func ov3d_result_voxel_features(_ result: OpaquePointer?, _ head: Int32, 
     out?.pointee = nil
     return capi {
         let r = try borrow(result, as: ResultBox.self, kind: HandleKind.result, name: "result")
-        guard let out else { throw OV3DError.invalidArgument("out_features is NULL") }
-        _ = try r.voxelFeatures(head, normalized: normalized != 0)
-        let stored = normalized != 0 ? r.normalizedVoxel[Int(head)]! : r.heads[Int(head)]!
-        out.pointee = stablePointer(stored)
+        let out = try nonNull(out, "out_features")
+        out.pointee = stablePointer(try r.voxelFeatures(head, normalized: normalized != 0))
     }
 }
 
@@ -351,7 +340,7 @@ public func ov3d_result_voxel_index(_ result: OpaquePointer?, _ out: UnsafeMutab
     out?.pointee = nil
     return capi {
         let r = try borrow(result, as: ResultBox.self, kind: HandleKind.result, name: "result")
-        guard let out else { throw OV3DError.invalidArgument("out_index is NULL") }
+        let out = try nonNull(out, "out_index")
         out.pointee = r.inverse.withUnsafeBufferPointer { $0.baseAddress }
     }
 }
@@ -361,7 +350,7 @@ public func ov3d_result_voxel_coords(_ result: OpaquePointer?, _ out: UnsafeMuta
     out?.pointee = nil
     return capi {
         let r = try borrow(result, as: ResultBox.self, kind: HandleKind.result, name: "result")
-        guard let out else { throw OV3DError.invalidArgument("out_coords is NULL") }
+        let out = try nonNull(out, "out_coords")
         out.pointee = r.coords.withUnsafeBufferPointer { $0.baseAddress }
     }
 }

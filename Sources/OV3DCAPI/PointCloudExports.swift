@@ -49,7 +49,7 @@ public func ov3d_cloud_load_default_params() -> ov3d_cloud_load_params {
 public func ov3d_cloud_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<ov3d_cloud_load_params>?,
                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     capi {
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         out.pointee = nil
         let p = try readParams(UnsafeRawPointer(params), defaults: ov3d_cloud_load_default_params(),
                                minSize: MemoryLayout<ov3d_cloud_load_params>.size, name: "params")
@@ -66,7 +66,7 @@ public func ov3d_cloud_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
 @_cdecl("ov3d_cloud_from_points")
 public func ov3d_cloud_from_points(_ points: UnsafePointer<ov3d_points>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     capi {
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         out.pointee = nil
         let c = try readPoints(points, allowEmpty: false, finite: true)
         out.pointee = makeHandle(CloudBox(LoadedCloud(cloud: c, format: .npy)))
@@ -94,7 +94,7 @@ public func ov3d_cloud_free(_ cloud: OpaquePointer?) {
 @_cdecl("ov3d_cloud_count")
 public func ov3d_cloud_count(_ cloud: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> Int32 {
     capi {
-        guard let count else { throw OV3DError.invalidArgument("count is NULL") }
+        let count = try nonNull(count, "count")
         count.pointee = try borrowCloud(cloud).loaded.cloud.count
     }
 }
@@ -113,7 +113,7 @@ public func ov3d_cloud_organization(_ cloud: OpaquePointer?, _ w: UnsafeMutableP
 func accessor<T>(_ cloud: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafePointer<T>?>?, _ key: String,
                  _ get: (PointCloud) -> [T]) -> Int32 {
     capi {
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         out.pointee = nil
         let box = try borrowCloud(cloud)
         out.pointee = box.buffer(key, get(box.loaded.cloud))
@@ -177,7 +177,7 @@ public func ov3d_cloud_set_labels(_ cloud: OpaquePointer?, _ labels: UnsafePoint
         let n = box.loaded.cloud.count
         try require(count == n, "count \(count) != point count \(n)")
         try require(colorize == 0 || colorize == 1, "colorize must be 0 or 1")
-        guard let labels else { throw OV3DError.invalidArgument("labels is NULL") }
+        let labels = try nonNull(labels, "labels")
         let l = Array(UnsafeBufferPointer(start: labels, count: n))
         let s = scores.map { Array(UnsafeBufferPointer(start: $0, count: n)) } ?? []
         box.invalidate()

@@ -76,7 +76,7 @@ public func ov3d_superpoints_compute(_ cloud: OpaquePointer?, _ params: UnsafePo
         let p = try readParams(UnsafeRawPointer(params), defaults: ov3d_superpoint_default_params(),
                                minSize: MemoryLayout<ov3d_superpoint_params>.size, name: "params")
         let n = box.loaded.cloud.count
-        guard let ids else { throw OV3DError.invalidArgument("ids_out is NULL") }
+        let ids = try nonNull(ids, "ids_out")
         try require(capacity >= n, "ids_capacity \(capacity) < point count \(n)")
         var c = box.loaded.cloud
         c.width = 0; c.height = 0
@@ -90,7 +90,7 @@ public func ov3d_superpoints_compute(_ cloud: OpaquePointer?, _ params: UnsafePo
 func readSuperpoints(_ ids: UnsafePointer<Int32>?, _ n: Int, _ k: Int32) throws -> Superpoints {
     try require(n > 0 && n <= maxPointCount, "n_points \(n) is out of range")
     try require(k >= 0 && Int(k) <= n, "n_segments \(k) must be in 0...n_points (\(n))")
-    guard let ids else { throw OV3DError.invalidArgument("ids is NULL") }
+    let ids = try nonNull(ids, "ids")
     let s = Superpoints(ids: Array(UnsafeBufferPointer(start: ids, count: n)), count: Int(k))
     for (i, g) in s.ids.enumerated() {
         try require(g >= -1 && g < k, "ids[\(i)] = \(g) is outside -1..<\(k)")
@@ -112,7 +112,7 @@ public func ov3d_superpoints_mean_pool(_ ids: UnsafePointer<Int32>?, _ n: Int, _
         try require(dim > 0 && dim <= 1 << 16, "dim \(dim) must be in 1...65536")
         let nf = try checkedProduct(n, dim, "features")
         let no = try checkedProduct(Int(k), dim, "out")
-        guard let features else { throw OV3DError.invalidArgument("features is NULL") }
+        let features = try nonNull(features, "features")
         try requireBuffer(out, count: no, name: "out")
         try require(capacity >= no, "out_capacity \(capacity) < n_segments × dim \(no)")
         let f = Array(UnsafeBufferPointer(start: features, count: nf))
@@ -128,7 +128,7 @@ public func ov3d_superpoints_vote(_ ids: UnsafePointer<Int32>?, _ n: Int, _ k: I
     capi {
         let s = try readSuperpoints(ids, n, k)
         guard let m = SuperpointOps.VoteMode(rawValue: mode) else { throw OV3DError.invalidArgument("mode \(mode) must be 0 or 1") }
-        guard let labels else { throw OV3DError.invalidArgument("labels is NULL") }
+        let labels = try nonNull(labels, "labels")
         try requireBuffer(segLabels, count: Int(k), name: "seg_labels_out")
         try require(capacity >= Int(k), "out_capacity \(capacity) < n_segments \(k)")
         let l = Array(UnsafeBufferPointer(start: labels, count: n))
@@ -150,7 +150,7 @@ public func ov3d_superpoints_broadcast(_ ids: UnsafePointer<Int32>?, _ n: Int, _
         let nv = try checkedProduct(Int(k), dim, "seg_values")
         let no = try checkedProduct(n, dim, "out")
         try requireBuffer(values, count: nv, name: "seg_values")
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         try require(capacity >= no, "out_capacity \(capacity) < n_points × dim \(no)")
         let v = values.map { Array(UnsafeBufferPointer(start: $0, count: nv)) } ?? []
         let r = try SuperpointOps.broadcast(v, dim: dim, superpoints: s, fill: fill)
@@ -164,7 +164,7 @@ public func ov3d_superpoints_broadcast_labels(_ ids: UnsafePointer<Int32>?, _ n:
     capi {
         let s = try readSuperpoints(ids, n, k)
         try requireBuffer(values, count: Int(k), name: "seg_labels")
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         try require(capacity >= n, "out_capacity \(capacity) < n_points \(n)")
         let v = values.map { Array(UnsafeBufferPointer(start: $0, count: Int(k))) } ?? []
         let r = try SuperpointOps.broadcast(v, dim: 1, superpoints: s, fill: fill)

@@ -43,7 +43,7 @@ private func readFeatures(_ p: UnsafePointer<Float>?, _ n: Int, _ dim: Int, voca
     try require(n > 0, "n_points is 0")
     let (total, o) = n.multipliedReportingOverflow(by: dim)
     try require(!o && total <= 1 << 34, "n_points × dim is too large")
-    guard let p else { throw OV3DError.invalidArgument("features is NULL") }
+    let p = try nonNull(p, "features")
     let buf = UnsafeBufferPointer(start: p, count: total)
     for (i, v) in buf.enumerated() where !v.isFinite {
         throw OV3DError.invalidArgument("features: point \(i / dim) has a non-finite value")
@@ -86,7 +86,7 @@ public func ov3d_text_encoder_load(_ weights: UnsafePointer<CChar>?, _ vocab: Un
                                    _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_encoder is NULL") }
+        let out = try nonNull(out, "out_encoder")
         let w = try cString(weights, name: "weights_path", maxBytes: 4096)
         let v = try cString(vocab, name: "vocab_path", maxBytes: 4096)
         try require(!w.isEmpty, "weights_path is empty")
@@ -113,7 +113,7 @@ public func ov3d_text_encoder_free(_ h: OpaquePointer?) { releaseHandle(h) }
 public func ov3d_text_encoder_dim(_ h: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     capi {
         let e = try borrow(h, as: TextEncoderBox.self, kind: HandleKind.textEncoder, name: "encoder")
-        guard let out else { throw OV3DError.invalidArgument("out_dim is NULL") }
+        let out = try nonNull(out, "out_dim")
         out.pointee = e.encoder.dimension
     }
 }
@@ -126,7 +126,7 @@ public func ov3d_text_tokenize(_ h: OpaquePointer?, _ text: UnsafePointer<CChar>
         let s = try cString(text, name: "text", maxBytes: CLIPTokenizer.maxTextBytes)
         let n = CLIPTokenizer.contextLength
         try require(capacity >= n, "out_capacity \(capacity) is less than the \(n) token ids written")
-        guard let out else { throw OV3DError.invalidArgument("out_ids is NULL") }
+        let out = try nonNull(out, "out_ids")
         let ids = try e.encoder.tokenizer.tokenize(s)
         for i in 0..<n { out[i] = ids[i] }
     }
@@ -141,7 +141,7 @@ public func ov3d_text_encode(_ h: OpaquePointer?, _ texts: UnsafePointer<UnsafeP
         let strings = try cStrings(texts, n, name: "texts", maxCount: TextEncoder.maxBatch)
         let opts = try readEncodeParams(params)
         try requireCapacity(capacity, n * e.encoder.dimension, "out_capacity")
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         let emb = try e.encoder.encode(strings, options: opts)
         emb.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: emb.count) }
     }
@@ -153,7 +153,7 @@ public func ov3d_vocabulary_from_texts(_ h: OpaquePointer?, _ names: UnsafePoint
                                        _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_vocabulary is NULL") }
+        let out = try nonNull(out, "out_vocabulary")
         let e = try borrow(h, as: TextEncoderBox.self, kind: HandleKind.textEncoder, name: "encoder")
         let strings = try cStrings(names, n, name: "names", maxCount: TextEncoder.maxBatch)
         let opts = try readEncodeParams(params)
@@ -170,7 +170,7 @@ public func ov3d_vocabulary_from_label_set(_ h: OpaquePointer?, _ name: UnsafePo
                                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_vocabulary is NULL") }
+        let out = try nonNull(out, "out_vocabulary")
         let e = try borrow(h, as: TextEncoderBox.self, kind: HandleKind.textEncoder, name: "encoder")
         let s = try cString(name, name: "label_set", maxBytes: 256)
         guard let set = LabelSet.named(s) else {
@@ -191,7 +191,7 @@ public func ov3d_label_set_class_of(_ name: UnsafePointer<CChar>?, _ index: Int,
         guard let c = set.classIndex(ofEncoded: index) else {
             throw OV3DError.invalidArgument("index \(index) is outside label set '\(s)' (\(set.encodedNames.count) encoded names)")
         }
-        guard let out else { throw OV3DError.invalidArgument("out_class is NULL") }
+        let out = try nonNull(out, "out_class")
         out.pointee = Int32(c)
     }
 }
@@ -201,10 +201,10 @@ public func ov3d_vocabulary_from_embeddings(_ names: UnsafePointer<UnsafePointer
                                             _ n: Int, _ dim: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     out?.pointee = nil
     return capi {
-        guard let out else { throw OV3DError.invalidArgument("out_vocabulary is NULL") }
+        let out = try nonNull(out, "out_vocabulary")
         try require(n > 0 && n <= TextEncoder.maxBatch, "n_names must be 1...\(TextEncoder.maxBatch), got \(n)")
         try require(dim > 0 && dim <= 1 << 16, "dim must be 1...65536, got \(dim)")
-        guard let emb else { throw OV3DError.invalidArgument("embeddings is NULL") }
+        let emb = try nonNull(emb, "embeddings")
         let strings = names == nil ? (0..<n).map { "\($0)" } : try cStrings(names, n, name: "names", maxCount: TextEncoder.maxBatch, maxBytes: 4096)
         try require(n * dim <= 1 << 26, "n_names × dim is too large")
         let values = Array(UnsafeBufferPointer(start: emb, count: n * dim))
@@ -223,7 +223,7 @@ private func vocab(_ h: OpaquePointer?) throws -> VocabularyBox {
 public func ov3d_vocabulary_count(_ h: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     capi {
         let v = try vocab(h)
-        guard let out else { throw OV3DError.invalidArgument("out_count is NULL") }
+        let out = try nonNull(out, "out_count")
         out.pointee = v.vocabulary.count
     }
 }
@@ -232,7 +232,7 @@ public func ov3d_vocabulary_count(_ h: OpaquePointer?, _ out: UnsafeMutablePoint
 public func ov3d_vocabulary_dim(_ h: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     capi {
         let v = try vocab(h)
-        guard let out else { throw OV3DError.invalidArgument("out_dim is NULL") }
+        let out = try nonNull(out, "out_dim")
         out.pointee = v.vocabulary.dimension
     }
 }
@@ -242,7 +242,7 @@ public func ov3d_vocabulary_name(_ h: OpaquePointer?, _ index: Int, _ out: Unsaf
     capi {
         let v = try vocab(h)
         try require(index >= 0 && index < v.vocabulary.count, "index \(index) is outside the vocabulary of \(v.vocabulary.count) words")
-        guard let out else { throw OV3DError.invalidArgument("out_name is NULL") }
+        let out = try nonNull(out, "out_name")
         out.pointee = v.name(index)
     }
 }
@@ -252,7 +252,7 @@ public func ov3d_vocabulary_embeddings(_ h: OpaquePointer?, _ out: UnsafeMutable
     capi {
         let v = try vocab(h).vocabulary
         try requireCapacity(capacity, v.embeddings.count, "out_capacity")
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         v.embeddings.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
     }
 }
@@ -265,7 +265,7 @@ public func ov3d_vocabulary_scores(_ h: OpaquePointer?, _ features: UnsafePointe
         try require(threads >= 0 && threads <= 256, "n_threads must be 0...256, got \(threads)")
         let f = try readFeatures(features, n, dim, vocabulary: v)
         try requireCapacity(capacity, n * v.count, "out_capacity")
-        guard let out else { throw OV3DError.invalidArgument("out_scores is NULL") }
+        let out = try nonNull(out, "out_scores")
         let s = try v.scores(features: f, threads: applyThreads(threads))
         s.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
     }
@@ -279,7 +279,7 @@ public func ov3d_vocabulary_classify(_ h: OpaquePointer?, _ features: UnsafePoin
         let v = try vocab(h).vocabulary
         try require(threads >= 0 && threads <= 256, "n_threads must be 0...256, got \(threads)")
         let f = try readFeatures(features, n, dim, vocabulary: v)
-        guard let labels else { throw OV3DError.invalidArgument("out_labels is NULL") }
+        let labels = try nonNull(labels, "out_labels")
         let r = try v.classify(features: f, threads: applyThreads(threads))
         r.labels.withUnsafeBufferPointer { labels.update(from: $0.baseAddress!, count: n) }
         if let scores { r.scores.withUnsafeBufferPointer { scores.update(from: $0.baseAddress!, count: n) } }
@@ -294,7 +294,7 @@ public func ov3d_vocabulary_heatmap(_ h: OpaquePointer?, _ query: Int, _ feature
         try require(query >= 0 && query < v.count, "query_index \(query) is outside the vocabulary of \(v.count) words")
         let f = try readFeatures(features, n, dim, vocabulary: v)
         try requireCapacity(capacity, n, "out_capacity")
-        guard let out else { throw OV3DError.invalidArgument("out is NULL") }
+        let out = try nonNull(out, "out")
         let m = try v.heatmap(query: query, features: f)
         m.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: n) }
     }

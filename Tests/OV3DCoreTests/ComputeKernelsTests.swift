@@ -4,7 +4,7 @@ import Testing
 /// ov3d's vector kernels (`RowGEMM`, and `GEMM.sgemm` on them) against a float64 product, over
 /// shapes that hit every code path: partial row blocks, partial and masked column vectors
 /// (n = 1…17, 33, 48, 96, 513), depth beyond one packed panel (k > 128), k = 0, gathered and
-/// scattered rows with strides, overwrite and accumulate, B packed per call or once. The end-to-end check of the same
+/// scattered rows with strides, overwrite and accumulate. The end-to-end check of the same
 /// kernels is the MinkUNet fixture suite (spconv references).
 @Suite(.enabled(if: ComputeKernels.vectorKernelsAvailable, "this CPU has no AVX-512F: OpenBLAS runs instead"))
 struct ComputeKernelsTests {
@@ -14,7 +14,7 @@ struct ComputeKernelsTests {
         return (0..<count).map { _ in Float(Double(g.next() >> 11) / Double(1 << 53) * 2 - 1) }
     }
 
-    func check(m: Int, n: Int, k: Int, gathered: Bool, accumulate: Bool, packed: Bool, seed: UInt64) {
+    func check(m: Int, n: Int, k: Int, gathered: Bool, accumulate: Bool, seed: UInt64) {
         let lda = k + 3, ldc = n + 5, inRows = gathered ? 2 * m + 1 : m, outRows = gathered ? 2 * m + 2 : m
         let a = Self.values(inRows * lda, seed: seed)
         let b = Self.values(max(1, k) * n, seed: seed &+ 1)
@@ -26,23 +26,16 @@ struct ComputeKernelsTests {
         var perm = Array(0..<m)
         for i in stride(from: m - 1, to: 0, by: -1) { perm.swapAt(i, Int(g.next() % UInt64(i + 1))) }
         let cRows: [Int32] = perm.map { Int32(2 * $0 + 1) }
-        let scratch = Scratch(floats: RowGEMM.scratchFloats)!
+        let pk = Scratch(floats: RowGEMM.packedFloats(n: n, k: k))!
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
+                RowGEMM.pack(n: n, k: k, b: bp.baseAddress!, ldb: n, into: pk.pointer)
                 c.withUnsafeMutableBufferPointer { cp in
                     aRows.withUnsafeBufferPointer { ar in
                         cRows.withUnsafeBufferPointer { cr in
-                            if packed {
-                                let pk = Scratch(floats: RowGEMM.packedFloats(n: n, k: k))!
-                                RowGEMM.pack(n: n, k: k, b: bp.baseAddress!, ldb: n, into: pk.pointer)
-                                RowGEMM.runPacked(m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, aRows: gathered ? ar.baseAddress : nil,
-                                                  packed: pk.pointer, c: cp.baseAddress!, ldc: ldc,
-                                                  cRows: gathered ? cr.baseAddress : nil, accumulate: accumulate)
-                            } else {
-                                RowGEMM.run(m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, aRows: gathered ? ar.baseAddress : nil,
-                                            b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: ldc,
-                                            cRows: gathered ? cr.baseAddress : nil, accumulate: accumulate, scratch: scratch.pointer)
-                            }
+                            RowGEMM.run(m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, aRows: gathered ? ar.baseAddress : nil,
+                                        packed: pk.pointer, c: cp.baseAddress!, ldc: ldc,
+                                        cRows: gathered ? cr.baseAddress : nil, accumulate: accumulate)
                         }
                     }
                 }
@@ -65,7 +58,7 @@ struct ComputeKernelsTests {
         for r in 0..<outRows where !written.contains(r) {
             #expect(Array(c[(r * ldc)..<((r + 1) * ldc)]) == Array(c0[(r * ldc)..<((r + 1) * ldc)]), "row \(r) written")
         }
-        #expect(worst < 1e-5, "m\(m) n\(n) k\(k) gathered \(gathered) accumulate \(accumulate) packed \(packed): relative error \(worst)")
+        #expect(worst < 1e-5, "m\(m) n\(n) k\(k) gathered \(gathered) accumulate \(accumulate): relative error \(worst)")
     }
 
     @Test(arguments: [(1, 1, 1), (7, 13, 3), (13, 16, 5), (25, 17, 32), (11, 33, 7), (19, 48, 64), (50, 96, 96),
@@ -74,10 +67,7 @@ struct ComputeKernelsTests {
         let (m, n, k) = shape
         for gathered in [false, true] {
             for accumulate in [false, true] {
-                for packed in [false, true] {
-                    check(m: m, n: n, k: k, gathered: gathered, accumulate: accumulate, packed: packed,
-                          seed: UInt64(m * 1000 + n * 10 + k))
-                }
+                check(m: m, n: n, k: k, gathered: gathered, accumulate: accumulate, seed: UInt64(m * 1000 + n * 10 + k))
             }
         }
     }

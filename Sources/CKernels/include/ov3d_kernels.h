@@ -30,28 +30,17 @@ enum ov3d_kernel_isa {
 /** The best instruction set this CPU and build support (cached after the first call). */
 int ov3d_kernel_isa(void);
 
-/** C[orow(p)] (+)= A[irow(p)] · B for p in [0, m) (see the top of this file).
- *  `lda`, `ldb`, `ldc` are row strides in floats; `accumulate` 0 overwrites C, 1 adds to it.
- *  `scratch` holds at least ov3d_gemm_rows_scratch_floats() floats, 64-byte aligned, private to
- *  the calling thread (the packed panels of B). Requires ov3d_kernel_isa() >= OV3D_KERNEL_ISA_AVX512. */
-void ov3d_gemm_rows_avx512(int64_t m, int64_t n, int64_t k,
-                           const float *a, int64_t lda, const int32_t *a_rows,
-                           const float *b, int64_t ldb,
-                           float *c, int64_t ldc, const int32_t *c_rows,
-                           int accumulate, float *scratch);
-
-/** Floats of scratch that ov3d_gemm_rows_avx512 needs. */
-int64_t ov3d_gemm_rows_scratch_floats(void);
-
-/** Floats that B (k × n) takes packed for ov3d_gemm_rows_packed_avx512. */
+/** Floats that B (k × n) takes packed (ov3d_gemm_pack_b_avx512). */
 int64_t ov3d_gemm_packed_floats(int64_t n, int64_t k);
 
 /** Packs B (k × n, row stride ldb) into `packed` (ov3d_gemm_packed_floats(n, k) floats, 64-byte
- *  aligned): the panels ov3d_gemm_rows_avx512 would pack on every call, packed once. */
+ *  aligned): the kernel's panel layout, packed once and then shared read-only by any number of
+ *  calls and threads. */
 void ov3d_gemm_pack_b_avx512(int64_t n, int64_t k, const float *b, int64_t ldb, float *packed);
 
-/** ov3d_gemm_rows_avx512 with B packed by ov3d_gemm_pack_b_avx512 (no scratch needed): for
- *  many calls with the same B, e.g. one convolution offset over many output tiles. */
+/** C[orow(p)] (+)= A[irow(p)] · B for p in [0, m) (see the top of this file), B packed by
+ *  ov3d_gemm_pack_b_avx512. `lda`, `ldc` are row strides in floats; `accumulate` 0 overwrites C,
+ *  1 adds to it. Requires ov3d_kernel_isa() >= OV3D_KERNEL_ISA_AVX512. */
 void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                                   const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
                                   const int32_t *c_rows, int accumulate);

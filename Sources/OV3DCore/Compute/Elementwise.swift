@@ -37,6 +37,20 @@ public enum Elementwise {
         }
     }
 
+    /// Rows of `source` (`cols` wide) picked by `index`: row `i` of the result is row `index[i]`
+    /// (per-point features from per-voxel ones through the inverse map). Indices must be in range.
+    public static func gatherRows(_ source: [Float], cols: Int, index: [Int32]) -> [Float] {
+        var out = [Float](repeating: 0, count: index.count * cols)
+        source.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { o in
+                for (p, r) in index.enumerated() {
+                    (o.baseAddress! + p * cols).update(from: s.baseAddress! + Int(r) * cols, count: cols)
+                }
+            }
+        }
+        return out
+    }
+
     /// Scales every row to unit L2 norm (rows of norm 0 stay 0), in place on a plain array.
     public static func l2NormalizeRows(_ x: inout [Float], cols: Int, threads: Int) {
         guard cols > 0, !x.isEmpty else { return }

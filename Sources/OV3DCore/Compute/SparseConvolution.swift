@@ -74,18 +74,17 @@ public enum SparseConvolution {
             ? map.identityOffset : nil
         let tile = tileRows(cout: cout)
         let tiles = (nOut + tile - 1) / tile
-        // Threads work on disjoint output tiles, each with its own gather/product buffers and a
-        // single-threaded GEMM (OpenBLAS is set to 1 thread meanwhile, then restored).
+        // Threads work on disjoint output tiles (on the OpenBLAS path each with its own gather and
+        // product blocks and a single-threaded GEMM: OpenBLAS is set to 1 thread meanwhile).
         let workers = max(1, min(Threads.resolve(threads), tiles))
         let rowsPerBuffer = min(tile, nOut)
         let vector = workspace.kernels.usesVectorKernels
-        var bufs = [WorkBuffer]()
-        // Vector path: every offset's weights packed once into the kernel's panel layout (shared
-        // read-only by all tiles); OpenBLAS path: per-worker gather and product blocks.
+        // Vector path: every offset's weights packed once into the kernel's panel layout, shared
+        // read-only by all tiles. OpenBLAS path: a gather block and a product block per worker.
         let packedStride = vector ? RowGEMM.packedFloats(n: cout, k: cin) : 0
-        if vector {
-            let packed = try workspace.buffer(capacity: max(1, map.volume * packedStride))
-            bufs.append(packed)
+        let packed = vector ? try workspace.buffer(capacity: max(1, map.volume * packedStride)) : nil
+        var blocks = [WorkBuffer]()
+        if let packed {
             w.weights.withUnsafeBufferPointer { wp in
                 for k in 0..<map.volume where map.pairCount(k) > 0 {
                     RowGEMM.pack(n: cout, k: cin, b: wp.baseAddress! + k * cin * cout, ldb: cout,
@@ -94,34 +93,37 @@ public enum SparseConvolution {
             }
         } else {
             for _ in 0..<workers {
-                bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cin))
-                bufs.append(try workspace.buffer(capacity: rowsPerBuffer * cout))
+                blocks.append(try workspace.buffer(capacity: rowsPerBuffer * cin))
+                blocks.append(try workspace.buffer(capacity: rowsPerBuffer * cout))
             }
         }
-        defer { for b in bufs { workspace.recycle(b) } }
+        defer {
+            if let packed { workspace.recycle(packed) }
+            for b in blocks { workspace.recycle(b) }
+        }
         if workers > 1, !vector { Threads.setBLASThreads(1) }
         defer { if workers > 1, !vector { Threads.setBLASThreads(threads) } }
-        let ptrs = UncheckedSendable((input.data, out.data, bufs.map { $0.pointer }))
+        let ptrs = UncheckedSendable((input.data, out.data, packed?.pointer, blocks.map { $0.pointer }))
         w.weights.withUnsafeBufferPointer { wp in
             w.bias.withUnsafeBufferPointer { bp in
                 map.inRows.withUnsafeBufferPointer { inRows in
                     map.outRows.withUnsafeBufferPointer { outRows in
                         let ctx = UncheckedSendable((wp.baseAddress!, bp, inRows, outRows))
                         parallelFor(workers, threads: workers) { wr in
-                            let (inp, outp, buffers) = ptrs.value
+                            let (inp, outp, packed, blocks) = ptrs.value
                             let (wbase, bias, ir, orows) = ctx.value
                             for worker in wr {
-                                let g = vector ? buffers[0] : buffers[2 * worker], s = vector ? g : buffers[2 * worker + 1]
                                 var t = worker
                                 while t < tiles {
                                     let t0 = t * tile, t1 = min(nOut, t0 + tile)
-                                    if vector {
-                                        convTileVector(t0: t0, t1: t1, inp: inp, outp: outp, packed: g, packedStride: packedStride,
+                                    if let packed {
+                                        convTileVector(t0: t0, t1: t1, inp: inp, outp: outp, packed: packed, packedStride: packedStride,
                                                        bias: bias, inRows: ir, outRows: orows, map: map, identity: identity,
                                                        cin: cin, cout: cout)
                                     } else {
-                                        convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: g, s: s, wbase: wbase, bias: bias,
-                                                 inRows: ir, outRows: orows, map: map, identity: identity, cin: cin, cout: cout)
+                                        convTile(t0: t0, t1: t1, inp: inp, outp: outp, g: blocks[2 * worker], s: blocks[2 * worker + 1],
+                                                 wbase: wbase, bias: bias, inRows: ir, outRows: orows, map: map,
+                                                 identity: identity, cin: cin, cout: cout)
                                     }
                                     let (mode, res) = epi.value
                                     if mode == 1 {
@@ -160,9 +162,9 @@ public enum SparseConvolution {
                                map: KernelMap, identity: Int?, cin: Int, cout: Int) {
         initTile(outp, t0, t1, bias, cout)
         if let k0 = identity {
-            RowGEMM.runPacked(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin, aRows: nil,
-                              packed: packed + k0 * packedStride, c: outp + t0 * cout, ldc: cout, cRows: nil,
-                              accumulate: true)
+            RowGEMM.run(m: t1 - t0, n: cout, k: cin, a: inp + t0 * cin, lda: cin, aRows: nil,
+                        packed: packed + k0 * packedStride, c: outp + t0 * cout, ldc: cout, cRows: nil,
+                        accumulate: true)
         }
         for k in 0..<map.volume where k != identity {
             let seg0 = map.start[k], seg1 = map.start[k + 1]
@@ -170,9 +172,9 @@ public enum SparseConvolution {
             let lo = lowerBound(outRows, seg0, seg1, Int32(t0))
             let hi = lowerBound(outRows, lo, seg1, Int32(t1))
             if hi == lo { continue }
-            RowGEMM.runPacked(m: hi - lo, n: cout, k: cin, a: inp, lda: cin, aRows: inRows.baseAddress! + lo,
-                              packed: packed + k * packedStride, c: outp, ldc: cout, cRows: outRows.baseAddress! + lo,
-                              accumulate: true)
+            RowGEMM.run(m: hi - lo, n: cout, k: cin, a: inp, lda: cin, aRows: inRows.baseAddress! + lo,
+                        packed: packed + k * packedStride, c: outp, ldc: cout, cRows: outRows.baseAddress! + lo,
+                        accumulate: true)
         }
     }
 

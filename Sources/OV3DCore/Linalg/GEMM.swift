@@ -26,25 +26,25 @@ public enum GEMM {
     /// column panel of B passes over it.
     static let rowBlock = 256
 
-    /// `C (+)= A·B` on the vector kernels, row blocks spread over the BLAS thread count.
+    /// `C (+)= A·B` on the vector kernels: B packed once, row blocks spread over the BLAS thread count.
     static func rowBlocked(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                            accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard let packed = Scratch(floats: RowGEMM.packedFloats(n: n, k: k)) else {
+            // No memory for the packed copy of B: OpenBLAS needs none.
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                        a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+            return
+        }
+        RowGEMM.pack(n: n, k: k, b: b, ldb: ldb, into: packed.pointer)
         let blocks = (m + rowBlock - 1) / rowBlock
         let threads = Double(m) * Double(n) * Double(k) < 4e6 ? 1 : Int(openblas_get_num_threads())
-        let p = UncheckedSendable((a, b, c))
+        let p = UncheckedSendable((a, UnsafePointer(packed.pointer), c))
         parallelFor(blocks, threads: threads) { range in
-            let (a, b, c) = p.value
-            guard let scratch = Scratch(floats: RowGEMM.scratchFloats) else {
-                // Out of memory for 32 KiB: fall back to OpenBLAS for this range.
-                let r0 = range.lowerBound * rowBlock, r1 = min(m, range.upperBound * rowBlock)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r1 - r0), Int32(n), Int32(k), 1,
-                            a + r0 * lda, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c + r0 * ldc, Int32(ldc))
-                return
-            }
+            let (a, pb, c) = p.value
             for blk in range {
                 let r0 = blk * rowBlock, rows = min(rowBlock, m - r0)
-                RowGEMM.run(m: rows, n: n, k: k, a: a + r0 * lda, lda: lda, aRows: nil, b: b, ldb: ldb,
-                            c: c + r0 * ldc, ldc: ldc, cRows: nil, accumulate: accumulate, scratch: scratch.pointer)
+                RowGEMM.run(m: rows, n: n, k: k, a: a + r0 * lda, lda: lda, aRows: nil, packed: pb,
+                            c: c + r0 * ldc, ldc: ldc, cRows: nil, accumulate: accumulate)
             }
         }
     }

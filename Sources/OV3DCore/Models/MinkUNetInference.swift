@@ -13,15 +13,7 @@ extension MinkUNet {
             let dim = output.heads[h].count / max(1, output.rows)
             var src = output.heads[h]
             if normalized { Elementwise.l2NormalizeRows(&src, cols: dim, threads: threads) }
-            var out = [Float](repeating: 0, count: pointCount * dim)
-            src.withUnsafeBufferPointer { s in
-                out.withUnsafeMutableBufferPointer { o in
-                    for (p, r) in voxels.inverse.enumerated() {
-                        (o.baseAddress! + p * dim).update(from: s.baseAddress! + Int(r) * dim, count: dim)
-                    }
-                }
-            }
-            return out
+            return Elementwise.gatherRows(src, cols: dim, index: voxels.inverse)
         }
     }
 
