@@ -45,6 +45,26 @@ void ov3d_gemm_rows_packed_avx512(int64_t m, int64_t n, int64_t k, const float *
                                   const int32_t *a_rows, const float *packed, float *c, int64_t ldc,
                                   const int32_t *c_rows, int accumulate);
 
+/** Pairs per chunk of the weight-gradient reduction (ov3d_gemm_atb_rows*): the gathered rows of
+ *  one chunk stay in L1 while every register block of the result passes over them. */
+#define OV3D_ATB_CHUNK 64
+
+/** Floats of scratch that ov3d_gemm_atb_rows_avx512 needs for k × n (64-byte aligned). */
+int64_t ov3d_gemm_atb_scratch_floats(int64_t k, int64_t n);
+
+/** The weight-gradient reduction of one kernel offset of a sparse convolution:
+ *
+ *      W[0:k][0:n] += Σ_{p in [0, m)} A[irow(p)][0:k]ᵀ · B[orow(p)][0:n]
+ *
+ *  (A = the layer's input rows, k = cin; B = the gradient of its output rows, n = cout; the row
+ *  lists are one offset's pairs; NULL lists = rows p). `ldw` is W's row stride. Pairs are taken in
+ *  chunks of OV3D_ATB_CHUNK in order and each chunk's rows gathered into `scratch`; the sum order
+ *  is fixed (p ascending per result element), so the result is deterministic. Register-blocked
+ *  MR × 16·NV micro-kernels, like ov3d_gemm_rows_packed_avx512. Requires AVX-512F. */
+void ov3d_gemm_atb_rows_avx512(int64_t m, int64_t k, int64_t n, const float *a, int64_t lda,
+                               const int32_t *a_rows, const float *b, int64_t ldb,
+                               const int32_t *b_rows, float *w, int64_t ldw, float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,11 +51,29 @@ public enum SparseConvolution {
     public static func forward(_ input: FeatureMatrix, weights w: ConvWeights, map: KernelMap,
                                into out: FeatureMatrix, workspace: Workspace, threads: Int,
                                epilogue: Epilogue = .none) throws {
-        guard input.cols == w.cin, input.rows == map.inCount, out.rows == map.outCount, out.cols == w.cout,
-              map.volume == w.volume, w.bias.isEmpty || w.bias.count == w.cout else {
-            throw OV3DError.internal("convolution shapes disagree: input \(input.rows)×\(input.cols), output \(out.rows)×\(out.cols), weights k\(w.kernelSize) \(w.cin)->\(w.cout), map \(map.inCount)->\(map.outCount) volume \(map.volume)")
+        guard w.bias.isEmpty || w.bias.count == w.cout else {
+            throw OV3DError.internal("convolution bias holds \(w.bias.count) values, expected \(w.cout)")
         }
-        let cin = w.cin, cout = w.cout, nOut = out.rows
+        try w.weights.withUnsafeBufferPointer { wp in
+            try w.bias.withUnsafeBufferPointer { bp in
+                try forward(input, volume: w.volume, cin: w.cin, cout: w.cout, weights: wp.baseAddress!, bias: bp,
+                            map: map, into: out, workspace: workspace, threads: threads, epilogue: epilogue)
+            }
+        }
+    }
+
+    /// `out = conv(input, W) + bias` with the weights borrowed: `volume · cin · cout` floats in ME
+    /// layout (offset `k`'s `cin × cout` matrix at `k · cin · cout`), `bias` empty or `cout` floats.
+    /// The training engine calls it with weights that live in a `ParameterSet` (forward) or with
+    /// transposed copies (the input gradient, `SparseConvolutionBackward`).
+    static func forward(_ input: FeatureMatrix, volume: Int, cin: Int, cout: Int, weights wbase: UnsafePointer<Float>,
+                        bias bp: UnsafeBufferPointer<Float>, map: KernelMap, into out: FeatureMatrix,
+                        workspace: Workspace, threads: Int, epilogue: Epilogue = .none) throws {
+        guard input.cols == cin, input.rows == map.inCount, out.rows == map.outCount, out.cols == cout,
+              map.volume == volume, bp.isEmpty || bp.count == cout else {
+            throw OV3DError.internal("convolution shapes disagree: input \(input.rows)×\(input.cols), output \(out.rows)×\(out.cols), weights volume \(volume) \(cin)->\(cout), map \(map.inCount)->\(map.outCount) volume \(map.volume)")
+        }
+        let nOut = out.rows
         guard nOut > 0 else { return }
         var mode = 0
         var residual: UnsafeMutablePointer<Float>? = nil
@@ -85,11 +103,8 @@ public enum SparseConvolution {
         let packed = vector ? try workspace.buffer(capacity: max(1, map.volume * packedStride)) : nil
         var blocks = [WorkBuffer]()
         if let packed {
-            w.weights.withUnsafeBufferPointer { wp in
-                for k in 0..<map.volume where map.pairCount(k) > 0 {
-                    RowGEMM.pack(n: cout, k: cin, b: wp.baseAddress! + k * cin * cout, ldb: cout,
-                                 into: packed.pointer + k * packedStride)
-                }
+            for k in 0..<map.volume where map.pairCount(k) > 0 {
+                RowGEMM.pack(n: cout, k: cin, b: wbase + k * cin * cout, ldb: cout, into: packed.pointer + k * packedStride)
             }
         } else {
             for _ in 0..<workers {
@@ -104,11 +119,11 @@ public enum SparseConvolution {
         if workers > 1, !vector { Threads.setBLASThreads(1) }
         defer { if workers > 1, !vector { Threads.setBLASThreads(threads) } }
         let ptrs = UncheckedSendable((input.data, out.data, packed?.pointer, blocks.map { $0.pointer }))
-        w.weights.withUnsafeBufferPointer { wp in
-            w.bias.withUnsafeBufferPointer { bp in
+        do {
+            do {
                 map.inRows.withUnsafeBufferPointer { inRows in
                     map.outRows.withUnsafeBufferPointer { outRows in
-                        let ctx = UncheckedSendable((wp.baseAddress!, bp, inRows, outRows))
+                        let ctx = UncheckedSendable((wbase, bp, inRows, outRows))
                         parallelFor(workers, threads: workers) { wr in
                             let (inp, outp, packed, blocks) = ptrs.value
                             let (wbase, bias, ir, orows) = ctx.value

@@ -69,11 +69,17 @@ public final class MinkUNet: @unchecked Sendable {
         for b in 2...4 { st.append(try stage(b, p[b - 2], p[b - 1])) }
         for b in 5...8 { st.append(try stage(b, p[b - 1] + skips[b - 5], p[b - 1])) }
         stages = st
-        let featureHeads = try spec.heads.filter { !$0.isProbe }.map { try conv($0.name, 1, p[7], $0.dim, bn: nil) }
+        // Head biases (`<head>.bias`, [1, dim] or [dim]) are added after the product.
+        func headWeights(_ h: MinkUNetSpec.Head, cin: Int) throws -> ConvWeights {
+            try ConvWeights(kernelSize: 1, cin: cin, cout: h.dim, weights: floats("\(h.name).kernel"),
+                            bias: h.bias ? floats("\(h.name).bias") : [])
+        }
+        let featureHeads = try spec.heads.filter { !$0.isProbe }.map { try headWeights($0, cin: p[7]) }
         var featureIndex = 0
         heads = try spec.heads.map { h in
             guard h.isProbe else { featureIndex += 1; return featureHeads[featureIndex - 1] }
-            return try MinkUNet.composeProbe(h, spec: spec, featureHeads: featureHeads, probe: floats("\(h.name).kernel"))
+            return try MinkUNet.composeProbe(h, spec: spec, featureHeads: featureHeads, probe: floats("\(h.name).kernel"),
+                                             probeBias: h.bias ? floats("\(h.name).bias") : [])
         }
     }
 

@@ -13,8 +13,12 @@ public struct MinkUNetSpec: Sendable, Equatable {
         /// Feature heads whose outputs this head reads, concatenated in this order (a linear
         /// probe); empty = the head reads the trunk (block8 output).
         public var inputs: [String]
-        public init(name: String, dim: Int, inputs: [String] = []) {
-            self.name = name; self.dim = dim; self.inputs = inputs
+        /// Whether the head has a bias `<name>.bias` (shape `[1, dim]`, MinkowskiEngine's layout;
+        /// `[dim]` is accepted when loading), as MinkowskiEngine's example MinkUNets' `final`.
+        /// OpenScene / CUA-O3D / SAS heads have none.
+        public var bias: Bool
+        public init(name: String, dim: Int, inputs: [String] = [], bias: Bool = false) {
+            self.name = name; self.dim = dim; self.inputs = inputs; self.bias = bias
         }
         /// Whether this is a linear probe over other heads' outputs (class logits).
         public var isProbe: Bool { !inputs.isEmpty }
@@ -125,7 +129,7 @@ public struct MinkUNetSpec: Sendable, Equatable {
             if isProbeName(name) { probes.append((name, mat)); continue }
             // A feature head of another width is left to `validate`, which reports it by name.
             guard mat.count == 2, mat[0] == planes[7], mat[1] >= 1 else { continue }
-            heads.append(Head(name: name, dim: mat[1]))
+            heads.append(Head(name: name, dim: mat[1], bias: sd[name + ".bias"] != nil))
         }
         guard !heads.isEmpty else {
             throw OV3DError.format("not a MinkUNet state dict: no output head 'final.kernel' of shape [\(planes[7]), D]")
@@ -139,7 +143,7 @@ public struct MinkUNetSpec: Sendable, Equatable {
                 throw OV3DError.format("\(name).kernel has shape \(sd[name + ".kernel"]!.shape): the linear probe reads "
                                        + describeInputs(inputs, heads) + ", so expected [\(width), classes]")
             }
-            heads.append(Head(name: name, dim: mat[1], inputs: inputs))
+            heads.append(Head(name: name, dim: mat[1], inputs: inputs, bias: sd[name + ".bias"] != nil))
         }
         return MinkUNetSpec(inChannels: s0[1], initDim: s0[2], layers: layers, planes: planes, heads: heads)
     }
@@ -229,7 +233,10 @@ public struct MinkUNetSpec: Sendable, Equatable {
         stage(7, p[6] + p[0], p[6])
         conv("convtr7p2s2", 8, p[6], p[7]); bn("bntr7", p[7])
         stage(8, p[7] + c0, p[7])
-        for h in heads { conv(h.name, 1, (try? inputWidth(of: h)) ?? 0, h.dim) }
+        for h in heads {
+            conv(h.name, 1, (try? inputWidth(of: h)) ?? 0, h.dim)
+            if h.bias { out.append(("\(h.name).bias", [1, h.dim])) }
+        }
         return out
     }
 
@@ -246,6 +253,7 @@ public struct MinkUNetSpec: Sendable, Equatable {
             expected.insert(key)
             guard let t = sd[key] else { missing.append(key); continue }
             let ok = t.shape == shape || (shape.count == 2 && t.shape == [1] + shape)
+                || (key.hasSuffix(".bias") && shape.count == 2 && shape[0] == 1 && t.shape == [shape[1]])
             if !ok { mismatched.append("\(key): \(t.shape) (expected \(shape))") }
             if ok && !t.dtype.isFloatingPoint { mismatched.append("\(key): dtype \(t.dtype.rawValue) (expected a float type)") }
         }
