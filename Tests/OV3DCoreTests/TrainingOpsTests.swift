@@ -122,9 +122,7 @@ import Testing
                 try SparseConvolutionBackward.weightGradient(xm, gm, map: km, into: &dW2, kernels: kernels, threads: 2)
                 #expect(maxRelativeError(dW1.map { Double($0) - 0.25 }, dw) < 1e-5, "\(name) \(cin)->\(cout) dW \(kernels)")
                 #expect(maxRelativeError(dW2.map { Double($0) - 0.25 }, dw) < 1e-5, "\(name) \(cin)->\(cout) dW, 2 threads")
-                var again = [Float](repeating: 0.25, count: w.count)
-                try SparseConvolutionBackward.weightGradient(xm, gm, map: km, into: &again, kernels: kernels, threads: 2)
-                #expect(again == dW2, "\(name) dW not deterministic for 2 threads")
+                #expect(dW1 == dW2, "\(name) dW differs between 1 and 2 threads (the split is by offsets and columns only)")
                 // The forward of the engine equals the reference too (the kernel maps agree).
                 let y = try ws.matrix(rows: km.outCount, cols: cout)
                 try wf.withUnsafeBufferPointer { wp in

@@ -65,8 +65,10 @@ public enum SparseConvolutionBackward {
             load[w] += items[i].cost
         }
         let identity = map.identityOffset.flatMap { map.pairCount($0) == map.outCount && map.inCount == map.outCount ? $0 : nil }
-        if lists.count > 1, !kernels.usesVectorKernels { Threads.setBLASThreads(1) }
-        defer { if lists.count > 1, !kernels.usesVectorKernels { Threads.setBLASThreads(threads) } }
+        // OpenBLAS runs single-threaded per call (the work is split here), so its sums do not
+        // depend on the thread count either.
+        if !kernels.usesVectorKernels { Threads.setBLASThreads(1) }
+        defer { if !kernels.usesVectorKernels { Threads.setBLASThreads(threads) } }
         map.inRows.withUnsafeBufferPointer { ir in
             map.outRows.withUnsafeBufferPointer { orows in
                 let ctx = UncheckedSendable((x.data, dY.data, dW, ir.baseAddress!, orows.baseAddress!, items, lists, map.start))
