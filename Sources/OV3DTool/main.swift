@@ -18,6 +18,7 @@ struct OV3DCommand: ParsableCommand {
             SuperpointsCommand.self,
             FuseCommand.self,
             EvalCommand.self,
+            TrainCommand.self,
         ])
 }
 
