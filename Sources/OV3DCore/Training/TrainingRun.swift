@@ -69,11 +69,27 @@ public final class TrainingRun {
             do { try Safetensors.write(try finalStateDict(), path: o) } catch let e as OV3DError { throw e.context("out \(o)") }
         }
         if let p = config.exportPth {
-            try TorchCheckpointWriter.write(try network.stateDict(), path: p, prefix: config.exportPrefix)
+            try TorchCheckpointWriter.write(try Self.minkowskiLayout(network.stateDict()), path: p, prefix: config.exportPrefix)
         }
         if let s = config.saveState {
             try TrainingState.save(path: s, network: network, trainer: trainer, data: data)
         }
+    }
+
+    /// The state dict in MinkowskiEngine's parameter layouts for torch: a convolution's bias
+    /// (`final.bias`, any `*.bias` outside BatchNorm) is `[1, out]` in ME; rank-1 biases are
+    /// reshaped to that (same bytes). Everything else is unchanged.
+    public static func minkowskiLayout(_ sd: StateDict) throws -> StateDict {
+        var out = StateDict()
+        out.metadata = sd.metadata
+        for k in sd.keys {
+            var t = try sd.tensor(k)
+            if k.hasSuffix(".bias"), !k.hasSuffix(".bn.bias"), t.rank == 1 {
+                t = try Tensor(dtype: t.dtype, shape: [1, t.shape[0]], storage: t.storage, byteOffset: t.byteOffset)
+            }
+            out.set(k, t)
+        }
+        return out
     }
 
     /// The MinkUNet family (`TrainableMinkUNet`).
