@@ -59,6 +59,10 @@
  *  - Threads: unless stated otherwise, functions on *distinct* objects may run concurrently;
  *    models are immutable after load and may be shared by any number of threads; sessions,
  *    results, fusion sessions and clouds must not be used by two threads at once.
+ *  - Sizing threads: share one model, give each thread its own session; with S sessions running
+ *    at once on C cores give each session about C / S threads (on 2 cores, two sessions of 2
+ *    threads each ran at 0.73-0.97x of running them one after the other: more threads than
+ *    cores only makes them compete). Results do not depend on how many sessions run at once.
  *  - Thread counts: `n_threads` in params (0 = the process default set by
  *    ov3d_set_num_threads, which itself defaults to all cores) also sets OpenBLAS's thread count
  *    for the duration of the call.
