@@ -114,8 +114,21 @@ public struct TrainingConfig: Sendable {
                     targets[k] = path(f)
                 }
             }
-            scenes.append(TrainingSceneSpec(geometry: geometry, features: try s.string("features").map(path), targets: targets,
-                                            mask: try s.string("mask").map(path), label: label))
+            let spec = TrainingSceneSpec(geometry: geometry, features: try s.string("features").map(path), targets: targets,
+                                         mask: try s.string("mask").map(path), label: label)
+            // Fail before any training when a file is missing (contents are checked when a step reads them).
+            var files: [(String, String)] = []
+            switch geometry {
+            case .voxels(let c): files.append(("coords", c))
+            case .points(let p, _): files.append(("points", p))
+            }
+            if let f = spec.features { files.append(("features", f)) }
+            if let m = spec.mask { files.append(("mask", m)) }
+            files += targets.sorted { $0.key < $1.key }.map { ("targets.\($0.key)", $0.value) }
+            for (k, f) in files where !FileIO.exists(f) {
+                throw OV3DError.io("\(label).\(k): cannot open \(f)")
+            }
+            scenes.append(spec)
             s.finish()
         }
         let batchSize = try d.int("batch_size", 1 ... 4096) ?? 1
