@@ -94,6 +94,15 @@ public final class TrainingRun {
 
     /// The MinkUNet family (`TrainableMinkUNet`).
     public static func minkUNet(_ model: TrainingConfig.Model, _ seed: UInt64) throws -> TrainableNetwork {
-        throw OV3DError.unsupported("model.architecture \(model.architecture): the trainable MinkUNet is not in this build yet")
+        // Feature heads read the trunk; `final_seg*` heads are CUA-O3D linear probes on them.
+        var heads = [MinkUNetSpec.Head]()
+        for h in model.heads where !MinkUNetSpec.isProbeName(h.name) {
+            heads.append(MinkUNetSpec.Head(name: h.name, dim: h.dim, bias: h.name == "final" && model.finalBias))
+        }
+        for h in model.heads where MinkUNetSpec.isProbeName(h.name) {
+            heads.append(MinkUNetSpec.Head(name: h.name, dim: h.dim, inputs: try MinkUNetSpec.probeInputs(h.name, featureHeads: heads)))
+        }
+        let spec = try MinkUNetSpec.named(model.architecture, inChannels: model.inChannels, heads: heads)
+        return try TrainableMinkUNet(spec: spec, seed: seed)
     }
 }
