@@ -68,7 +68,7 @@ private func testRoom(spacing: Float = 0.1) -> PointCloud {
             #expect(lo.x >= 0 && lo.y >= 0 && hi.x <= 320 && hi.y <= 240, "\(view): \(lo) \(hi)")
             // Framed: the scene fills most of one dimension, and is centred within a few pixels.
             #expect(max((hi.x - lo.x) / 320, (hi.y - lo.y) / 240) > 0.8, "\(view): \(lo) \(hi)")
-            #expect(abs((lo.x + hi.x) / 2 - 160) < 12 && abs((lo.y + hi.y) / 2 - 120) < 12, "\(view): \(lo) \(hi)")
+            #expect(abs((lo.x + hi.x) / 2 - 160) < 12 && abs((lo.y + hi.y) / 2 - 120) < 12, "\(view): \(lo) \(hi) centre \((lo + hi) / 2)")
         }
         // Top view: +x to the right, +y up in the picture.
         let top = try room.positions.withUnsafeBufferPointer {
@@ -84,10 +84,11 @@ private func testRoom(spacing: Float = 0.1) -> PointCloud {
             let b = SceneBounds.robust(SceneBounds.sample(p, limit: 20_000))
             return SplatSizes.worldRadii(p, bounds: b)
         }
-        let floorRadius = radii[0], cubeRadius = radii[room.count - 1]
+        func median(_ r: ArraySlice<Float>) -> Float { r.sorted()[r.count / 2] }
+        let floorRadius = median(radii[0..<1600]), cubeRadius = median(radii[(room.count - 1000)...])
         #expect(cubeRadius < floorRadius * 0.5, "cube \(cubeRadius) floor \(floorRadius)")
         // Floor spacing 0.1 m: the radius is about 0.75 × spacing (within the cell discretisation).
-        #expect(floorRadius > 0.04 && floorRadius < 0.12, "\(floorRadius)")
+        #expect(floorRadius > 0.05 && floorRadius < 0.12, "\(floorRadius)")
     }
 
     @Test func zBufferKeepsTheNearestPointInEitherOrder() throws {
@@ -135,7 +136,7 @@ private func testRoom(spacing: Float = 0.1) -> PointCloud {
         for y in 0..<180 { for x in 0..<240 {
             let p = a.pixel(x: x, y: y)
             if p.r > 120 && p.g < 60 && p.b < 60 { red += 1 }
-            if p.r > p.b + 20 && p.g > p.b && p.g > 60 { floor += 1 }
+            if Int(p.r) > Int(p.b) + 20 && p.g > p.b && p.g > 60 { floor += 1 }
         } }
         #expect(red > 30, "\(red) red pixels")
         #expect(floor > 240 * 180 / 6, "\(floor) floor pixels")
@@ -171,7 +172,7 @@ private func testRoom(spacing: Float = 0.1) -> PointCloud {
             Issue.record("no legend"); return
         }
         #expect(legend.entries.map { $0.text.split(separator: " ").dropLast().joined(separator: " ") } == ["floor", "wall", "label 5", "unlabelled"])
-        #expect(legend.entries[1].text == "wall 29%")
+        #expect(legend.entries[1].text == "wall 24%")   // 800 of 3400 points
         let scale = max(1, 240 / 480)
         let margin = 8 * scale
         var l = legend; l.scale = scale

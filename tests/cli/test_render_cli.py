@@ -74,16 +74,13 @@ def read_png(path):
     return out.reshape(h, w, 3).astype(np.uint8)
 
 
+TABLE = [(214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+         (23, 190, 207), (227, 119, 194), (188, 189, 34), (140, 86, 75), (255, 221, 51)]
+
+
 def label_color(label):
-    """ov3d's label palette (LabelColors): a golden-ratio hue walk."""
-    if label < 0:
-        return (128, 128, 128)
-    h = (label * 0.618033988749895) % 1 * 6
-    i, f = int(h), h - int(h)
-    v, p = 230.0, 40.0
-    q, t = v - (v - p) * f, p + (v - p) * f
-    r, g, b = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][min(i, 5)]
-    return (int(r), int(g), int(b))
+    """ov3d's label palette (LabelColors) for the first labels."""
+    return (128, 128, 128) if label < 0 else TABLE[label]
 
 
 @pytest.fixture(scope="module")

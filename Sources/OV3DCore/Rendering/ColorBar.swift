@@ -28,7 +28,7 @@ public struct ColorBar: Sendable, Equatable {
     /// Width and height needed in picture pixels.
     public var size: (width: Int, height: Int) {
         let tickW = ticks.map { BitmapFont.width(of: $0) }.max() ?? 0
-        var w = barWidth + 3 * scale + tickW * scale
+        var w = barWidth + 4 * scale + tickW * scale
         if let title { w = max(w, BitmapFont.width(of: title) * scale) }
         return (w + 2 * padding, titleHeight + barHeight + BitmapFont.glyphHeight * scale + 2 * padding)
     }
@@ -51,7 +51,7 @@ public struct ColorBar: Sendable, Equatable {
         for (k, text) in t.enumerated() {
             let ty = top + (barHeight - 1) * k / 2 - half
             image.fillRect(x: bx + barWidth, y: top + (barHeight - 1) * k / 2, width: 2 * scale, height: max(1, scale / 2), RGB(60, 60, 60))
-            image.drawText(text, x: bx + barWidth + 3 * scale, y: ty, scale: scale, RGB(30, 30, 30))
+            image.drawText(text, x: bx + barWidth + 4 * scale, y: ty, scale: scale, RGB(30, 30, 30))
         }
     }
 }

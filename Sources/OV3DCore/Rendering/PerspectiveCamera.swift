@@ -40,7 +40,7 @@ public struct PerspectiveCamera: Sendable, Equatable {
         let sample = SceneBounds.sample(positions, limit: 20_000)
         try require(!sample.isEmpty, "no finite points to render")
         let bounds = SceneBounds.robust(sample)
-        var centre = (bounds.lo + bounds.hi) * 0.5
+        let centre = (bounds.lo + bounds.hi) * 0.5
         let extent = bounds.hi - bounds.lo
 
         let (toCamera, upHint) = orientation(viewpoint, extent: extent)
@@ -57,27 +57,24 @@ public struct PerspectiveCamera: Sendable, Equatable {
         let pts = inBox.isEmpty ? sample : inBox
         let scale = max(extent.max(), 1e-3)
 
-        var distance: Float = 0
-        for _ in 0..<3 {
-            // Smallest distance along toCamera at which every point fits the field of view.
-            distance = 0
-            for p in pts {
-                let d = p - centre
-                let x = (d * right).sum(), y = (d * up).sum(), z = (d * toCamera).sum()
-                distance = max(distance, z + abs(x) / tx, z + abs(y) / ty, z + 0.05 * scale)
-            }
-            // Centre the projected extent: move the target within the picture plane.
-            var lo = SIMD2<Float>(repeating: .infinity), hi = -lo
-            for p in pts {
-                let d = p - centre
-                let depth = distance - (d * toCamera).sum()
-                let q = SIMD2((d * right).sum(), (d * up).sum()) / max(depth, 1e-6)
-                lo = pointwiseMin(lo, q); hi = pointwiseMax(hi, q)
-            }
-            let mid = (lo + hi) * 0.5
-            centre += (right * mid.x + up * mid.y) * distance
+        // The tightest eye position for the fixed orientation, in closed form. With points at
+        // (x, y, z) along (right, up, toCamera) from the centre and the eye at (ex, ey, ez),
+        // a point is inside horizontally iff |x − ex| ≤ tx·(ez − z), i.e. ex + tx·ez ≥ x + tx·z
+        // and −ex + tx·ez ≥ −x + tx·z. With A, B the maxima of the right-hand sides, the least
+        // ez is (A + B) / (2 tx) at ex = (A − B) / 2 (equal slack on both sides); the same
+        // vertically, and the larger ez of the two wins.
+        var a = -Float.infinity, b = -Float.infinity, c = -Float.infinity, e = -Float.infinity
+        var zmax = -Float.infinity
+        for p in pts {
+            let d = p - centre
+            let x = (d * right).sum(), y = (d * up).sum(), z = (d * toCamera).sum()
+            a = max(a, x + tx * z); b = max(b, -x + tx * z)
+            c = max(c, y + ty * z); e = max(e, -y + ty * z)
+            zmax = max(zmax, z)
         }
-        return PerspectiveCamera(eye: centre + toCamera * distance, forward: forward, right: right, up: up,
+        let ez = max((a + b) / (2 * tx), (c + e) / (2 * ty), zmax + 0.05 * scale)
+        let eye = centre + right * ((a - b) / 2) + up * ((c - e) / 2) + toCamera * ez
+        return PerspectiveCamera(eye: eye, forward: forward, right: right, up: up,
                                  focal: focal, cx: Float(width) * 0.5, cy: Float(height) * 0.5,
                                  width: width, height: height, near: max(1e-4, 1e-3 * scale))
     }

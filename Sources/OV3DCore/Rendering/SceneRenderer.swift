@@ -207,6 +207,9 @@ public enum SceneRenderer {
                             image.set(x: x, y: y, RGB(UInt8(min(255, c.x.rounded())), UInt8(min(255, c.y.rounded())),
                                                       UInt8(min(255, c.z.rounded()))))
                         }
+                        // The background continues under the key's panel.
+                        let b = RGB(UInt8(bg.x.rounded()), UInt8(bg.y.rounded()), UInt8(bg.z.rounded()))
+                        for x in width..<image.width { image.set(x: x, y: y, b) }
                     }
                 }
             }

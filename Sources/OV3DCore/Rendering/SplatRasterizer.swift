@@ -1,7 +1,7 @@
 /// Draws points as depth-tested round splats into a colour and depth buffer.
 ///
 /// Each point becomes a disc of its world radius projected at its depth (at least half a pixel,
-/// at most `maxPixelRadius`), shaded as the front half of a sphere in depth so that
+/// at most `maxPixelRadius`), shaded as a shallow dome in depth (30 % of its radius) so that
 /// overlapping splats meet smoothly. A pixel keeps the nearest splat; ties keep the earlier
 /// point, so the result is the same bit for bit on every run.
 public struct SplatRasterizer {
@@ -44,6 +44,7 @@ public struct SplatRasterizer {
                     let y0 = max(0, Int((q.y - rp).rounded(.down))), y1 = min(h - 1, Int((q.y + rp).rounded(.down)))
                     guard x0 <= x1, y0 <= y1 else { continue }
                     let r2 = rp * rp, invR2 = 1 / r2
+                    let bump = 0.3 * rw
                     let c0 = pointColors[3 * i], c1 = pointColors[3 * i + 1], c2 = pointColors[3 * i + 2]
                     for y in y0...y1 {
                         let dy = Float(y) + 0.5 - q.y
@@ -51,7 +52,7 @@ public struct SplatRasterizer {
                             let dx = Float(x) + 0.5 - q.x
                             let d2 = dx * dx + dy * dy
                             if d2 > r2 { continue }
-                            let z = q.z - rw * (1 - d2 * invR2).squareRoot()
+                            let z = q.z - bump * (1 - d2 * invR2).squareRoot()
                             let o = y * w + x
                             if z < zb[o] {
                                 zb[o] = z

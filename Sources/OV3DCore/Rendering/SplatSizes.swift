@@ -2,15 +2,17 @@
 /// ones (far LiDAR returns) larger ones, so the picture shows closed surfaces without blurring
 /// detail.
 ///
-/// The scene is cut into cubic cells of side `h` (the longest robust extent / 48); a cell
-/// holding `n` points of a surface crossing it covers about `h²`, so the point spacing there is
-/// `h / √n` and each point gets radius `0.75 · h / √n` (half the spacing, with overlap so no
-/// holes show), at most `h / 2`.
+/// The scene is cut into cubic cells of side `h`, four times the mean spacing the points would
+/// have spread over a surface of the scene's extent squared (`4 · extent / √N`, kept within
+/// extent/256 ... extent/8), so a typical cell holds a dozen points. A cell holding `n` points
+/// of a surface crossing it covers about `h²`, so the spacing there is `h / √n` and each point
+/// gets radius `0.75 · h / √n` (half the spacing, with overlap so no holes show), at most `h / 2`.
 public enum SplatSizes {
     /// One radius per point of `positions` (x y z per point); non-finite points get 0.
     public static func worldRadii(_ positions: UnsafeBufferPointer<Float>, bounds: SceneBounds) -> [Float] {
         let n = positions.count / 3
-        let h = max((bounds.hi - bounds.lo).max(), 1e-3) / 48
+        let extent = max((bounds.hi - bounds.lo).max(), 1e-3)
+        let h = min(extent / 8, max(extent / 256, 4 * extent / Float(max(1, n)).squareRoot()))
         let inv = 1 / h
         var keys = [Int64](repeating: .min, count: n)
         var counts: [Int64: Int32] = [:]
