@@ -69,6 +69,7 @@ public enum SparseConvolution {
     static func forward(_ input: FeatureMatrix, volume: Int, cin: Int, cout: Int, weights wbase: UnsafePointer<Float>,
                         bias bp: UnsafeBufferPointer<Float>, map: KernelMap, into out: FeatureMatrix,
                         workspace: Workspace, threads: Int, epilogue: Epilogue = .none) throws {
+        try ComputeKernels.checkEnvironment()
         guard input.cols == cin, input.rows == map.inCount, out.rows == map.outCount, out.cols == cout,
               map.volume == volume, bp.isEmpty || bp.count == cout else {
             throw OV3DError.internal("convolution shapes disagree: input \(input.rows)×\(input.cols), output \(out.rows)×\(out.cols), weights volume \(volume) \(cin)->\(cout), map \(map.inCount)->\(map.outCount) volume \(map.volume)")

@@ -151,11 +151,22 @@ public enum CloudFile {
     }
 }
 
-/// A fixed palette giving each label a distinct colour (label < 0: grey).
+/// A fixed palette giving each label a distinct colour (label < 0: grey). Segmented PLY files
+/// and the renderer's pictures use the same colours.
 public enum LabelColors {
-    /// RGB of `label`, deterministic: a golden-ratio hue walk at full saturation.
+    /// Labels 0..<20 (ScanNet-20 and most vocabularies): 20 well-separated colours.
+    static let table: [(UInt8, UInt8, UInt8)] = [
+        (214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+        (23, 190, 207), (227, 119, 194), (188, 189, 34), (140, 86, 75), (255, 221, 51),
+        (0, 128, 128), (174, 199, 232), (152, 223, 138), (255, 152, 150), (197, 176, 213),
+        (128, 0, 0), (0, 0, 128), (210, 245, 60), (255, 187, 120), (0, 90, 50),
+    ]
+
+    /// RGB of `label`, deterministic: `table` for the first 20 labels, then a golden-ratio hue
+    /// walk at full saturation.
     public static func color(_ label: Int32) -> (UInt8, UInt8, UInt8) {
         if label < 0 { return (128, 128, 128) }
+        if label < Int32(table.count) { return table[Int(label)] }
         var h = (Double(label) * 0.618033988749895).truncatingRemainder(dividingBy: 1)
         h *= 6
         let i = Int(h), f = h - Double(i)
