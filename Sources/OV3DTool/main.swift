@@ -11,6 +11,8 @@ struct OV3DCommand: ParsableCommand {
             VersionCommand.self,
             DemoCommand.self,
             FeaturesCommand.self,
+            SegmentCommand.self,
+            QueryCommand.self,
             ConvertCommand.self,
             InspectCommand.self,
             TokenizeCommand.self,
@@ -18,6 +20,7 @@ struct OV3DCommand: ParsableCommand {
             SuperpointsCommand.self,
             FuseCommand.self,
             EvalCommand.self,
+            TrainCommand.self,
         ])
 }
 

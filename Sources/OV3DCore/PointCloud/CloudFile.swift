@@ -117,14 +117,14 @@ public enum CloudFile {
     }
 
     /// Writes a cloud (with `faces`, a mesh; PLY only). Labels, scores, colours, normals and
-    /// intensity are written when present.
+    /// intensity are written when present; `comments` go into a PLY header (ignored otherwise).
     public static func write(_ cloud: PointCloud, faces: [Int32] = [], to path: String,
-                             format: CloudFormat) throws {
+                             format: CloudFormat, comments: [String] = []) throws {
         try cloud.validate()
         try require(faces.count % 3 == 0, "faces must hold 3 indices per triangle")
         switch format {
         case .plyASCII, .plyBinaryLE, .plyBinaryBE:
-            try FileIO.write(path, try PLY.encode(cloud, faces: faces, format: format))
+            try FileIO.write(path, try PLY.encode(cloud, faces: faces, format: format, comments: comments))
         case .pcdASCII, .pcdBinary, .pcdBinaryCompressed:
             try require(faces.isEmpty, "PCD files cannot hold faces (write a .ply)")
             try PCD.write(cloud, to: path, format: format)
@@ -139,14 +139,15 @@ public enum CloudFile {
     /// Writes a segmented cloud: each point keeps its label, gets the colour of its label
     /// (`LabelColors`) and its score.
     public static func writeSegmented(_ cloud: PointCloud, labels: [Int32], scores: [Float]? = nil,
-                                      to path: String, format: CloudFormat, faces: [Int32] = []) throws {
+                                      to path: String, format: CloudFormat, faces: [Int32] = [],
+                                      comments: [String] = []) throws {
         try require(labels.count == cloud.count, "labels: \(labels.count) values for \(cloud.count) points")
         if let scores { try require(scores.count == cloud.count, "scores: \(scores.count) values for \(cloud.count) points") }
         var c = cloud
         c.labels = labels
         c.scores = scores ?? []
         c.colors = LabelColors.colors(for: labels)
-        try write(c, faces: faces, to: path, format: format)
+        try write(c, faces: faces, to: path, format: format, comments: comments)
     }
 }
 
