@@ -3,8 +3,10 @@
 
 Each test rebuilds the case's inputs (crops of real ScanNet scenes from ../shared/data, skipped
 with a message when absent, or generated scenes), writes init.safetensors (seeded weights), the
-.npy scenes and a RUN.json in issue 11's format, runs `ov3d train --config RUN.json --json` with
-steps = 1, 2 and 3, and compares with the float64 PyTorch reference after every step:
+.npy scenes and a RUN.json in issue 11's format, runs `ov3d train --config RUN.json --json` for
+steps = 1, 2 and 3 (each run one step, resuming the previous run's `save_state`; resuming ==
+one run and determinism: test_resume_and_determinism), and compares with the float64 PyTorch
+reference after every step:
   * losses: |a - b| / |b| per head and for the total (from the --json records);
   * every tensor of the state dict (`out`): num_batches_tracked exactly; for float tensors
       "elements"  max |a_i - b_i| / max |b| over the stored elements (64 fixed samples per tensor,
@@ -124,9 +126,14 @@ def test_training_matches_pytorch(name, tmp_path):
     n = int(case["steps"])
     report = []
     for steps in range(1, n + 1):
-        run = tf.write_run(case, tmp_path, steps, out=f"out{steps}.safetensors")
+        # one step per run, each resuming the previous run's saved state (1 + 1 + 1 steps instead
+        # of 1 + 2 + 3; that resuming equals a single run is checked in test_resume_and_determinism)
+        extra = {"save_state": f"state{steps}.safetensors"}
+        if steps > 1:
+            extra["resume"] = f"state{steps - 1}.safetensors"
+        run = tf.write_run(case, tmp_path, steps, out=f"out{steps}.safetensors", extra=extra)
         recs = train(run)
-        assert len(recs) == steps, f"--json printed {len(recs)} records for {steps} steps"
+        assert len(recs) == 1, f"--json printed {len(recs)} records for step {steps} (resumed at step {steps - 1})"
         got = strip(mf.read_safetensors(tmp_path / f"out{steps}.safetensors")[0])
         worst, outliers = compare_step(case, samples, steps, got, init)
         ref = case["steps_reference"][steps - 1]
@@ -158,11 +165,28 @@ def test_training_matches_pytorch(name, tmp_path):
             if steps == 1:
                 assert worst["fraction_beyond_tol"][0] <= NATURAL["elements_step1_fraction"], \
                     f"{name} step 1: {worst['fraction_beyond_tol'][0]:.3g} of a tensor's stored elements beyond {TOL}"
-        # the per-step records of the longest run repeat the losses of the shorter runs
-    last = train(tf.write_run(case, tmp_path, n, out="again.safetensors"))
-    for s, rec in enumerate(last, start=1):
-        ref = case["steps_reference"][s - 1]
-        assert abs(rec["total"] - ref["total"]) <= (TOL if strict or s == 1 else NATURAL["loss"]) * abs(ref["total"])
-    a = mf.read_safetensors(tmp_path / f"out{n}.safetensors")[0]
-    b = mf.read_safetensors(tmp_path / "again.safetensors")[0]
+
+
+def test_resume_and_determinism(tmp_path):
+    """synth_no_bias: 3 steps in one run == 1 + 1 + 1 resumed steps, bit for bit, twice."""
+    case = tf.load_case("synth_no_bias")
+    outs = []
+    for rep in range(2):
+        d = tmp_path / f"r{rep}"
+        recs = train(tf.write_run(case, d, 3, out="out.safetensors"))
+        assert len(recs) == 3
+        for s, rec in enumerate(recs, start=1):
+            ref = case["steps_reference"][s - 1]
+            assert abs(rec["total"] - ref["total"]) <= TOL * abs(ref["total"]), f"step {s}: loss {rec['total']} vs {ref['total']}"
+        outs.append(mf.read_safetensors(d / "out.safetensors")[0])
+    for steps in range(1, 4):
+        extra = {"save_state": f"state{steps}.safetensors"}
+        if steps > 1:
+            extra["resume"] = f"state{steps - 1}.safetensors"
+        train(tf.write_run(case, tmp_path / "chain", steps, out=f"out{steps}.safetensors", extra=extra))
+    chain = mf.read_safetensors(tmp_path / "chain" / "out3.safetensors")[0]
+    a, b = outs
+    assert sorted(a) == sorted(b) == sorted(chain)
     assert all(np.array_equal(a[k], b[k]) for k in a), "the same config gave different weights (not deterministic)"
+    bad = [k for k in a if not np.array_equal(a[k], chain[k])]
+    assert not bad, f"1 + 1 + 1 resumed steps differ from 3 steps in one run at {bad[:5]}"
