@@ -6,7 +6,8 @@ with a message when absent, or generated scenes), writes init.safetensors (seede
 .npy scenes and a RUN.json in issue 11's format, runs `ov3d train --config RUN.json --json` for
 steps = 1, 2 and 3 (each run one step, resuming the previous run's `save_state`; resuming ==
 one run and determinism: test_resume_and_determinism), and compares with the float64 PyTorch
-reference after every step:
+reference after every step (the synth_* variants: one 3-step run, the state after step 3 and
+the losses of every step):
   * losses: |a - b| / |b| per head and for the total (from the --json records);
   * every tensor of the state dict (`out`): num_batches_tracked exactly; for float tensors
       "elements"  max |a_i - b_i| / max |b| over the stored elements (64 fixed samples per tensor,
@@ -42,7 +43,7 @@ TOL_DELTA = 1e-2
 OUTLIERS = 2
 # scannet_14a_natural (no ReLU margin): step 1 is still tight, later steps are bounded by what
 # PyTorch float32 itself reaches against float64 (case.json "float32_vs_float64"), with margin.
-NATURAL = {"loss": 1e-3, "elements_step1_fraction": 0.05, "sum": 5e-3, "l2": 5e-3}
+NATURAL = {"loss": 1e-3, "elements_step1_fraction": 0.25, "sum": 1e-2, "l2": 1e-2}
 
 
 def _tool():
@@ -125,15 +126,25 @@ def test_training_matches_pytorch(name, tmp_path):
     strict = case.get("strict", True)
     n = int(case["steps"])
     report = []
-    for steps in range(1, n + 1):
-        # one step per run, each resuming the previous run's saved state (1 + 1 + 1 steps instead
-        # of 1 + 2 + 3; that resuming equals a single run is checked in test_resume_and_determinism)
-        extra = {"save_state": f"state{steps}.safetensors"}
-        if steps > 1:
-            extra["resume"] = f"state{steps - 1}.safetensors"
-        run = tf.write_run(case, tmp_path, steps, out=f"out{steps}.safetensors", extra=extra)
-        recs = train(run)
-        assert len(recs) == 1, f"--json printed {len(recs)} records for step {steps} (resumed at step {steps - 1})"
+    per_step = case.get("per_step", not name.startswith("synth_"))
+    for steps in (range(1, n + 1) if per_step else [n]):
+        if per_step:
+            # one step per run, each resuming the previous run's saved state (1 + 1 + 1 steps
+            # instead of 1 + 2 + 3; resuming == one run: test_resume_and_determinism)
+            extra = {"save_state": f"state{steps}.safetensors"}
+            if steps > 1:
+                extra["resume"] = f"state{steps - 1}.safetensors"
+            run = tf.write_run(case, tmp_path, steps, out=f"out{steps}.safetensors", extra=extra)
+            recs = train(run)
+            assert len(recs) == 1, f"--json printed {len(recs)} records for step {steps} (resumed at step {steps - 1})"
+        else:
+            # the variants: one run of n steps, the state after the last, the losses of every step
+            recs = train(tf.write_run(case, tmp_path, n, out=f"out{n}.safetensors"))
+            assert len(recs) == n, f"--json printed {len(recs)} records for {n} steps"
+            for s_, rec in enumerate(recs[:-1], start=1):
+                ref = case["steps_reference"][s_ - 1]
+                err = abs(rec["total"] - ref["total"]) / abs(ref["total"])
+                assert err <= (TOL if strict or s_ == 1 else NATURAL["loss"]), f"{name} step {s_}: loss differs by {err:.3g}"
         got = strip(mf.read_safetensors(tmp_path / f"out{steps}.safetensors")[0])
         worst, outliers = compare_step(case, samples, steps, got, init)
         ref = case["steps_reference"][steps - 1]
