@@ -8,7 +8,7 @@
 # The result is OUT_DIR/ov3d-<version>-py3-none-manylinux_*.whl (the only ov3d wheel there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${1:?usage: build-wheel.sh BIN_DIR [OUT_DIR]}
+BIN=$(cd "${1:?usage: build-wheel.sh BIN_DIR [OUT_DIR]}" && pwd)
 OUT=${2:-dist}
 PY=${PYTHON:-python3}
 for f in libov3d.so ov3d-tool; do

@@ -108,7 +108,7 @@ unshare -m --propagation private env -u OV3D_LIBRARY -u OV3D_LIBRARY_DIR -u PYTH
   lib=$(venv/bin/python -c "import ov3d._lib as L; print(L.lib()._name)")
   for f in "$lib" "$PREFIX/lib/libov3d.so" "$PREFIX/bin/ov3d"; do
     if ldd "$f" | grep -E "not found|$HIDE|$BUILD"; then echo "ldd $f resolves into a hidden folder"; exit 1; fi
-    echo "ldd $(basename "$f"): $(ldd "$f" | wc -l) libraries, none in the toolchain or the build tree"
+    echo "ldd $f: $(ldd "$f" | wc -l) libraries, none in the toolchain or the build tree"
   done
   export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
   gcc -std=c99 -Wall -Werror hello.c $(pkg-config --cflags --libs ov3d) -o hello_pkgconfig

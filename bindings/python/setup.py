@@ -15,6 +15,7 @@ from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
 
 try:  # setuptools >= 70.1 has bdist_wheel itself
     from setuptools.command.bdist_wheel import bdist_wheel
@@ -53,8 +54,7 @@ NATIVE_DIR = native_dir()
 
 
 class BuildPyWithNative(build_py):
-    """Copies the native files into the build tree (never into the source folder), stripped of
-    debug information."""
+    """Copies the native files into the build tree (never into the source folder), stripped."""
 
     def run(self):
         super().run()
@@ -64,21 +64,24 @@ class BuildPyWithNative(build_py):
             dst = Path(self.build_lib) / "ov3d" / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(NATIVE_DIR / src, dst)
-            if shutil.which("strip"):
-                subprocess.check_call(["strip", "--strip-debug", str(dst)])
+            if shutil.which("strip"):  # symbol tables too for the tool; the library keeps its exports
+                subprocess.check_call(["strip", "--strip-all" if rel.startswith("bin/") else "--strip-unneeded", str(dst)])
             os.chmod(dst, 0o755)
+
+
+class NativeDistribution(Distribution):
+    """With native files the package is platform-specific (platlib, a platform wheel tag)."""
+
+    def has_ext_modules(self):
+        return NATIVE_DIR is not None
 
 
 class PlatformWheel(bdist_wheel):
     """py3-none-<platform>: the package is ctypes-only, so any Python 3 but one platform."""
-
-    def finalize_options(self):
-        super().finalize_options()
-        self.root_is_pure = NATIVE_DIR is None
 
     def get_tag(self):
         python, abi, plat = super().get_tag()
         return ("py3", "none", plat) if NATIVE_DIR is not None else (python, abi, plat)
 
 
-setup(cmdclass={"build_py": BuildPyWithNative, "bdist_wheel": PlatformWheel})
+setup(distclass=NativeDistribution, cmdclass={"build_py": BuildPyWithNative, "bdist_wheel": PlatformWheel})

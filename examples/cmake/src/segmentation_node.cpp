@@ -43,7 +43,9 @@ public:
         std::vector<int32_t> labels;
         std::vector<float> scores;
         vocab_.classify(features.data(), pts.size(), labels, scores);
-        auto [ids, k] = ov3d::superpoints(cloud);
+        ov3d_superpoint_params sp = ov3d_superpoint_default_params();
+        sp.method = OV3D_SUPERPOINTS_GRAPH_KNN;  // a point cloud, no mesh faces
+        auto [ids, k] = ov3d::superpoints(cloud, &sp);
         cloud.set_labels(labels, &scores);
         cloud.save(out, OV3D_FORMAT_PCD_BINARY_COMPRESSED);
         int walls = 0;
