@@ -1,31 +1,46 @@
 /*
  * ov3d.h — open-vocabulary 3D scene understanding for robots. C99 public API of libov3d.so.
  *
- * Usage (error handling shortened; every call returns an ov3d_status, 0 = OV3D_OK):
+ * Usage: label every point of a robot's cloud and find the fire extinguisher. This example is
+ * compiled by the test suite (tests/abi/header_example_test.sh), from BEGIN to END:
  *
+ * BEGIN EXAMPLE
  *     #include <ov3d.h>
+ *     #include <stdio.h>
+ *     #include <stdlib.h>
  *
- *     if (ov3d_check_abi(OV3D_ABI_VERSION) != OV3D_OK) { puts(ov3d_last_error()); return 1; }
+ *     typedef struct { float x, y, z, intensity; } robot_point;   // any layout: a stride says it
  *
- *     // 1. Load an immutable model once (OpenScene / CUA-O3D / SAS .pth, or safetensors).
- *     ov3d_model *model = NULL;
- *     if (ov3d_model_load("openscene_lseg.pth.tar", NULL, &model) != OV3D_OK)
- *         fprintf(stderr, "ov3d: %s\n", ov3d_last_error());
- *
- *     // 2. Describe the robot's points in place: any struct layout, no copy.
- *     //    (here a pcl::PointXYZRGB array: x y z at offset 0, 32 bytes per point)
- *     ov3d_points pts = ov3d_points_xyz(&cloud->points[0].x, n, sizeof(cloud->points[0]));
- *
- *     // 3. One session per thread runs the network and scores a vocabulary.
- *     ov3d_session *s = NULL;
- *     ov3d_session_create(model, NULL, &s);
- *     ov3d_result *r = NULL;
- *     ov3d_session_run(s, &pts, NULL, &r);
- *     const char *words[] = {"wall", "floor", "chair", "fire extinguisher"};
- *     // ... set a vocabulary (text encoder or raw embeddings), read labels/scores/heat-maps
- *     ov3d_result_free(r);
- *     ov3d_session_free(s);
- *     ov3d_model_free(model);
+ *     // `emb`: n_words x dim text embeddings (CLIP), e.g. from ov3d_text_encode or a file.
+ *     int label_cloud(const robot_point *cloud, size_t n, const char *checkpoint,
+ *                     const char *const *words, const float *emb, size_t n_words, size_t dim) {
+ *         if (ov3d_check_abi(OV3D_ABI_VERSION) != OV3D_OK) { puts(ov3d_last_error()); return 1; }
+ *         ov3d_model *model = NULL;        // immutable: load once, share between threads
+ *         ov3d_session *session = NULL;    // one per thread
+ *         ov3d_vocabulary *voc = NULL;
+ *         int32_t *labels = malloc(n * sizeof *labels);
+ *         float *scores = malloc(n * sizeof *scores), *heat = malloc(n * sizeof *heat);
+ *         int rc = 1;
+ *         if (!labels || !scores || !heat) goto done;
+ *         if (ov3d_model_load(checkpoint, NULL, &model) != OV3D_OK) goto done;
+ *         if (ov3d_session_create(model, NULL, &session) != OV3D_OK) goto done;
+ *         if (ov3d_vocabulary_from_embeddings(words, emb, n_words, dim, &voc) != OV3D_OK) goto done;
+ *         ov3d_points pts = ov3d_points_init(&cloud[0].x, n, sizeof(robot_point));   // borrowed, no copy
+ *         if (ov3d_segment(session, &pts, voc, NULL, labels, n, scores, n, NULL, 0, NULL, 0, NULL) != OV3D_OK)
+ *             goto done;
+ *         printf("point 0: %s (cosine %.3f)\n", labels[0] >= 0 ? words[labels[0]] : "(skipped)", scores[0]);
+ *         // Heat-map of word 0 from the same network run (milliseconds):
+ *         if (ov3d_query(session, emb, dim, heat, n) != OV3D_OK) goto done;
+ *         rc = 0;
+ *     done:
+ *         if (rc) fprintf(stderr, "ov3d: %s\n", ov3d_last_error());   // thread-local message
+ *         ov3d_vocabulary_free(voc);
+ *         ov3d_session_free(session);
+ *         ov3d_model_free(model);
+ *         free(labels); free(scores); free(heat);
+ *         return rc;
+ *     }
+ * END EXAMPLE
  *
  * Conventions (all functions):
  *  - Status: functions return ov3d_status (int32). On failure the message of the last failing
@@ -44,6 +59,10 @@
  *  - Threads: unless stated otherwise, functions on *distinct* objects may run concurrently;
  *    models are immutable after load and may be shared by any number of threads; sessions,
  *    results, fusion sessions and clouds must not be used by two threads at once.
+ *  - Sizing threads: share one model, give each thread its own session; with S sessions running
+ *    at once on C cores give each session about C / S threads (on 2 cores, two sessions of 2
+ *    threads each ran at 0.73-0.97x of running them one after the other: more threads than
+ *    cores only makes them compete). Results do not depend on how many sessions run at once.
  *  - Thread counts: `n_threads` in params (0 = the process default set by
  *    ov3d_set_num_threads, which itself defaults to all cores) also sets OpenBLAS's thread count
  *    for the duration of the call.
@@ -654,6 +673,97 @@ int32_t ov3d_vocabulary_classify(const ov3d_vocabulary *vocabulary, const float 
 int32_t ov3d_vocabulary_heatmap(const ov3d_vocabulary *vocabulary, size_t query_index, const float *features,
                                 size_t n_points, size_t dim, float *out, size_t out_capacity);
 
+
+/* ==================================================================================== */
+/* Segmentation (issue 14): labels, scores and heat-maps in one call                      */
+/* ==================================================================================== */
+/*
+ * The pipeline of `ov3d segment` / `ov3d query`: voxelise, run the network (only the scored
+ * head), L2-normalise each voxel's feature, score it against the vocabulary (cosine
+ * similarity), give every point its voxel's best word. Work is per voxel; memory is the voxel
+ * features (kept in the session for queries) plus a few bytes per point. Points with a NaN
+ * coordinate (organised clouds) are skipped: label -1, score NaN. Infinite or huge (> 1e6 m)
+ * coordinates are an error. Same input, weights and thread count -> same output bit for bit,
+ * also when several sessions share one model on several threads.
+ *
+ *     ov3d_session *s = NULL;
+ *     ov3d_session_create(model, NULL, &s);
+ *     ov3d_points pts = ov3d_points_init(xyz, n, 0);
+ *     int32_t *labels = malloc(n * sizeof *labels);
+ *     float *scores = malloc(n * sizeof *scores), *heat = malloc(n * sizeof *heat);
+ *     ov3d_segment(s, &pts, vocabulary, NULL, labels, n, scores, n, NULL, 0, NULL, 0, NULL);
+ *     ov3d_query(s, fire_extinguisher_embedding, 512, heat, n);   // no second network run
+ */
+
+/** Options of ov3d_segment. */
+typedef struct ov3d_segment_params {
+    uint32_t struct_size;          /**< sizeof(ov3d_segment_params) */
+    int32_t head;                  /**< model head to score (default 0, `final`); its dimension must
+                                        equal the vocabulary's */
+    float voxel_size;              /**< 0 (default): the voxel size recorded in the checkpoint
+                                        (ov3d.voxel_size) when it has one, else the session's */
+    float temperature;             /**< probabilities = softmax(cosine / temperature) (default 0.01,
+                                        CLIP's logit scale 100) */
+    const float *fused_features;   /**< optional: per-point 2D features fused from images
+                                        (ov3d_fusion_snapshot), n_points x dim, borrowed; NULL = none */
+    size_t fused_count;            /**< floats in fused_features (must be n_points x dim) */
+    const uint8_t *fused_mask;     /**< optional: n_points bytes, non-zero = the point has a 2D
+                                        feature; NULL = "its 2D feature is not all zeros" */
+    int32_t fused_mode;            /**< an ov3d_eval_mode combining 2D and 3D (default
+                                        OV3D_EVAL_ENSEMBLE_MAX; points without a 2D feature use the
+                                        3D one; OV3D_EVAL_FUSION gives them label -1) */
+    const int32_t *superpoints;    /**< optional: a superpoint id per point (< 0 = none); every point
+                                        of a superpoint takes its majority label. Borrowed. */
+    size_t superpoints_count;      /**< entries in superpoints (must be n_points) */
+} ov3d_segment_params;
+
+/** Default segment params: head 0, voxel size from the checkpoint or session, temperature
+ *  0.01, no 2D features, no superpoints. Thread-safe. */
+ov3d_segment_params ov3d_segment_default_params(void);
+
+/** What a segmentation did (optional output of ov3d_segment). Set struct_size first. */
+typedef struct ov3d_segment_info {
+    uint32_t struct_size;  /**< set to sizeof(ov3d_segment_info) before the call */
+    float voxel_size;      /**< metres per voxel used */
+    size_t n_points;       /**< input points */
+    size_t n_skipped;      /**< points labelled -1 (NaN coordinates; no 2D feature in FUSION mode) */
+    size_t n_voxels;       /**< occupied voxels */
+    size_t dim;            /**< feature dimension of the scored head */
+    double voxelize_ms;    /**< wall-clock milliseconds per stage */
+    double network_ms;
+    double scoring_ms;
+    double total_ms;
+} ov3d_segment_info;
+
+/** Segments `points` (borrowed; NaN points are skipped) against `vocabulary` with the session's
+ *  model, threads and progress callback, and writes per point (in input order):
+ *  out_labels (n_points int32: index into the vocabulary, -1 = skipped), out_scores (n_points
+ *  floats: cosine similarity of that word with the point's feature, NaN when skipped),
+ *  out_probabilities (n_points x n_words floats, softmax over the vocabulary; zero rows for
+ *  skipped points) and out_features (n_points x dim unit-length features of the scored head;
+ *  zero rows for skipped points). Every output may be NULL (not computed); otherwise its
+ *  capacity in elements must be at least what is written. out_info may be NULL. The session
+ *  keeps the result's voxel features for ov3d_query / ov3d_query_text until its next
+ *  ov3d_segment (a failed call clears it) or until it is freed. Not thread-safe per session;
+ *  sessions sharing one model may run on different threads at once. */
+int32_t ov3d_segment(ov3d_session *session, const ov3d_points *points, const ov3d_vocabulary *vocabulary,
+                     const ov3d_segment_params *params,
+                     int32_t *out_labels, size_t labels_capacity,
+                     float *out_scores, size_t scores_capacity,
+                     float *out_probabilities, size_t probabilities_capacity,
+                     float *out_features, size_t features_capacity,
+                     ov3d_segment_info *out_info);
+
+/** A heat-map of the session's last segmentation: the cosine similarity of every point's
+ *  feature with `embedding` (dim floats, finite, not all zero; dim must equal the scored head's)
+ *  into out_scores (capacity >= n_points; NaN for skipped points). Milliseconds: one dot product
+ *  per voxel, no network run. Not thread-safe per session. */
+int32_t ov3d_query(ov3d_session *session, const float *embedding, size_t dim, float *out_scores, size_t out_capacity);
+
+/** As ov3d_query for a text, embedded by `encoder` with `params` (prompt template etc.; NULL =
+ *  defaults; the encoder's cache answers a repeated text without running the text model). */
+int32_t ov3d_query_text(ov3d_session *session, ov3d_text_encoder *encoder, const char *text,
+                        const ov3d_text_encode_params *params, float *out_scores, size_t out_capacity);
 
 /* ==================================================================================== */
 /* Fusion and evaluation (issue 7): multi-view 2D->3D, multi-teacher, metrics             */

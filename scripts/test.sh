@@ -42,6 +42,8 @@ gcc -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/abi/header_c99.c
 g++ -std=c++17 -pedantic -Wall -Wextra -Werror -Iinclude -x c++ -c tests/abi/header_c99.c -o .build/abi/h_cpp.o
 g++ -std=c++17 -pedantic -Wall -Wextra -Werror -Iinclude -Ibindings/cpp -x c++ -c - -o .build/abi/hpp.o <<<'#include "ov3d.hpp"'
 passed=$((passed + 3))
+python3 tests/abi/header_example.py "$LIB" | tee "$LOGS/header-example.log"
+passed=$((passed + 1))
 
 step "exports == declarations; hostile arguments to every export"
 python3 tests/abi/check_exports.py "$LIB" | tee "$LOGS/abi.log"

@@ -242,7 +242,8 @@ def save_safetensors(path, sd, metadata=None):
     hash map, so its bytes vary between runs): keys in sorted order, header padded with spaces to
     a multiple of 8. The result is read back with the safetensors package to check it."""
     import json
-    names = {np.dtype("<f4"): "F32", np.dtype("<i8"): "I64", np.dtype("<i4"): "I32"}
+    names = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64", np.dtype("<f2"): "F16", np.dtype("<i8"): "I64",
+             np.dtype("<i4"): "I32", np.dtype("uint8"): "U8", np.dtype("<u2"): "U16"}
     header, blobs, off = {}, [], 0
     if metadata:
         header["__metadata__"] = {k: str(metadata[k]) for k in sorted(metadata)}

@@ -19,10 +19,15 @@ final class CStrings {
 
 final class ModelBox: HandleBox {
     let model: MinkUNet
+    /// The model with the voxel size its checkpoint records (ov3d_segment).
+    let segmenter: Segmenter
+    var recordedVoxelSize: Double? { segmenter.recordedVoxelSize }
     let variant: UnsafePointer<CChar>
     let headNames: [UnsafePointer<CChar>]
     private let strings = CStrings()
-    init(_ model: MinkUNet) {
+    init(_ segmenter: Segmenter) {
+        self.segmenter = segmenter
+        let model = segmenter.model
         self.model = model
         variant = strings.add(model.spec.variantName)
         headNames = model.spec.heads.map { [strings] in strings.add($0.name) }
@@ -34,6 +39,8 @@ final class SessionBox: HandleBox {
     let model: ModelBox
     let params: ov3d_session_params
     let workspace = Workspace()
+    /// The last successful ov3d_segment, which ov3d_query answers from.
+    var lastSegmentation: SegmentationResult?
     init(model: ModelBox, params: ov3d_session_params) {
         self.model = model
         self.params = params
@@ -109,8 +116,7 @@ public func ov3d_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         try require(p.n_threads >= 0 && p.n_threads <= 256, "params.n_threads must be 0...256")
         let file = try cString(path, name: "path")
         try require(!file.isEmpty, "path is empty")
-        let model = try MinkUNet.load(path: file)
-        out.pointee = makeHandle(ModelBox(model))
+        out.pointee = makeHandle(ModelBox(try Segmenter.load(path: file)))
     }
 }
 
@@ -186,6 +192,7 @@ public func ov3d_session_create(_ model: OpaquePointer?, _ params: UnsafePointer
     out?.pointee = nil
     return capi {
         let out = try nonNull(out, "out_session")
+        try ComputeKernels.checkEnvironment()
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
         let p = try readParams(params.map(UnsafeRawPointer.init), defaults: ov3d_session_default_params(),
                                minSize: MemoryLayout<ov3d_session_params>.size, name: "params")
@@ -218,14 +225,16 @@ private func runSettings(_ s: SessionBox, _ params: UnsafePointer<ov3d_run_param
     try require(p.head == -1 || (p.head >= 0 && Int(p.head) < n), "params.head must be -1 (all) or 0..<\(n), got \(p.head)")
     try require(p.voxel_size == 0 || (p.voxel_size.isFinite && p.voxel_size > 0), "params.voxel_size must be 0 (session default) or positive, got \(p.voxel_size)")
     let threads = applyThreads(s.params.n_threads)
-    var progress = OV3DCore.Progress.none
-    if let cb = s.params.progress {
-        let user = UncheckedSendable(s.params.progress_user_data)
-        progress = OV3DCore.Progress { fraction, stage in
-            stage.withCString { cb(fraction, $0, user.value) == 0 }
-        }
+    return (p, p.head == -1 ? nil : [Int(p.head)], threads, sessionProgress(s))
+}
+
+/// The session's progress callback as a `Progress` (none without a callback).
+func sessionProgress(_ s: SessionBox) -> OV3DCore.Progress {
+    guard let cb = s.params.progress else { return .none }
+    let user = UncheckedSendable(s.params.progress_user_data)
+    return OV3DCore.Progress { fraction, stage in
+        stage.withCString { cb(fraction, $0, user.value) == 0 }
     }
-    return (p, p.head == -1 ? nil : [Int(p.head)], threads, progress)
 }
 
 @_cdecl("ov3d_session_run")

@@ -55,7 +55,7 @@ private func requireCapacity(_ have: Int, _ need: Int, _ name: String) throws {
     try require(have >= need, "\(name): capacity \(have) is less than the \(need) floats needed")
 }
 
-private func readEncodeParams(_ p: UnsafePointer<ov3d_text_encode_params>?) throws -> TextEncodeOptions {
+func readEncodeParams(_ p: UnsafePointer<ov3d_text_encode_params>?) throws -> TextEncodeOptions {
     let params = try readParams(UnsafeRawPointer(p), defaults: ov3d_text_encode_default_params(),
                                 minSize: MemoryLayout<ov3d_text_encode_params>.size, name: "ov3d_text_encode_params")
     try require(params.n_threads >= 0 && params.n_threads <= 256, "n_threads must be 0...256, got \(params.n_threads)")

@@ -237,6 +237,10 @@ public:
     }
 };
 
+class Vocabulary;
+class TextEncoder;
+struct Segmentation;
+
 /// A per-thread workspace running one model (which it keeps alive). Not thread-safe.
 class Session : public Handle<ov3d_session, ov3d_session_free> {
 public:
@@ -279,6 +283,32 @@ public:
         return run_voxels(coords.data(), n, features.empty() ? nullptr : features.data(),
                           features.empty() ? 0 : channels, params);
     }
+    /// Segments the points (borrowed for the call; NaN points get label -1) against `vocabulary`
+    /// (ov3d_segment); defined after Vocabulary below. The session keeps the voxel features for query().
+    inline Segmentation segment(const ov3d_points &points, const Vocabulary &vocabulary,
+                                       const ov3d_segment_params *params = nullptr, bool probabilities = false,
+                                       bool features = false);
+    /// Heat-map of the last segmentation: cosine similarity of every point with `embedding`
+    /// (`dim` floats), NaN for skipped points; no network run.
+    std::vector<float> query(const float *embedding, std::size_t dim, std::size_t n_points) {
+        std::vector<float> out(n_points);
+        check(ov3d_query(h_, embedding, dim, out.data(), out.size()));
+        return out;
+    }
+    std::vector<float> query(const std::vector<float> &embedding, std::size_t n_points) {
+        return query(embedding.data(), embedding.size(), n_points);
+    }
+};
+
+/// What Session::segment returns: per point (input order) a label (index into the vocabulary,
+/// -1 = skipped), its cosine score (NaN when skipped), optional probabilities (n x words) and
+/// unit features (n x dim), and the call's ov3d_segment_info.
+struct Segmentation {
+    std::vector<int32_t> labels;
+    std::vector<float> scores;
+    std::vector<float> probabilities;
+    std::vector<float> features;
+    ov3d_segment_info info{};
 };
 
 // Checkpoints (issue 4): PyTorch .pth / .pth.tar and safetensors, read without PyTorch.
@@ -368,20 +398,55 @@ public:
     std::size_t size() const { std::size_t n = 0; check(ov3d_vocabulary_count(h_, &n)); return n; }
     std::size_t dim() const { std::size_t d = 0; check(ov3d_vocabulary_dim(h_, &d)); return d; }
     std::string name(std::size_t i) const { const char *s = nullptr; check(ov3d_vocabulary_name(h_, i, &s)); return s; }
-    /// Per point (rows of dim() floats): best word index and its cosine score.
-    void classify(const float *features, std::size_t n_points, std::vector<int32_t> &labels,
+    /// Per point: best word index and its cosine score. `features` holds `n_points` rows of
+    /// `feature_dim` floats (the caller's buffer: its size is never inferred from the
+    /// vocabulary); `feature_dim` must equal dim(), else ov3d::Error.
+    void classify(const float *features, std::size_t n_points, std::size_t feature_dim, std::vector<int32_t> &labels,
                   std::vector<float> &scores, int32_t n_threads = 0) const {
         labels.resize(n_points);
         scores.resize(n_points);
-        check(ov3d_vocabulary_classify(h_, features, n_points, dim(), n_threads, labels.data(), scores.data()));
+        check(ov3d_vocabulary_classify(h_, features, n_points, feature_dim, n_threads, labels.data(), scores.data()));
     }
-    /// Cosine similarity of every point with word `query`.
-    std::vector<float> heatmap(std::size_t query, const float *features, std::size_t n_points) const {
+    /// As above for row-major features whose size must be a multiple of dim().
+    void classify(const std::vector<float> &features, std::vector<int32_t> &labels, std::vector<float> &scores,
+                  int32_t n_threads = 0) const {
+        const std::size_t d = dim();
+        if (d == 0 || features.size() % d != 0)
+            throw Error(OV3D_ERR_INVALID_ARGUMENT, "features do not hold rows of the vocabulary's dim floats");
+        classify(features.data(), features.size() / d, d, labels, scores, n_threads);
+    }
+    /// Cosine similarity of every point (`n_points` rows of `feature_dim` floats) with word `query`.
+    std::vector<float> heatmap(std::size_t query, const float *features, std::size_t n_points, std::size_t feature_dim) const {
         std::vector<float> out(n_points);
-        check(ov3d_vocabulary_heatmap(h_, query, features, n_points, dim(), out.data(), out.size()));
+        check(ov3d_vocabulary_heatmap(h_, query, features, n_points, feature_dim, out.data(), out.size()));
         return out;
     }
+    std::vector<float> heatmap(std::size_t query, const std::vector<float> &features) const {
+        const std::size_t d = dim();
+        if (d == 0 || features.size() % d != 0)
+            throw Error(OV3D_ERR_INVALID_ARGUMENT, "features do not hold rows of the vocabulary's dim floats");
+        return heatmap(query, features.data(), features.size() / d, d);
+    }
 };
+
+inline Segmentation Session::segment(const ov3d_points &points, const Vocabulary &vocabulary,
+                                     const ov3d_segment_params *params, bool probabilities, bool features) {
+    Segmentation r;
+    const std::size_t n = points.count, k = vocabulary.size(), d = vocabulary.dim();
+    r.labels.resize(n);
+    r.scores.resize(n);
+    if (probabilities) r.probabilities.resize(n * k);
+    if (features) r.features.resize(n * d);
+    r.info.struct_size = sizeof(ov3d_segment_info);
+    check(ov3d_segment(h_, &points, vocabulary.get(), params, r.labels.data(), r.labels.size(), r.scores.data(),
+                       r.scores.size(), probabilities ? r.probabilities.data() : nullptr, r.probabilities.size(),
+                       features ? r.features.data() : nullptr, r.features.size(), &r.info));
+    return r;
+}
+
+/// Heat-map of a text in the session's last segmentation (ov3d_query_text); `n_points` of it.
+inline std::vector<float> query_text(Session &session, const TextEncoder &encoder, const std::string &text,
+                                     std::size_t n_points, const std::string &prompt_template = "");
 
 /// A CLIP text encoder; immutable, shareable between threads.
 class TextEncoder : public Handle<ov3d_text_encoder, ov3d_text_encoder_free> {
@@ -422,6 +487,15 @@ public:
     }
 };
 
+
+inline std::vector<float> query_text(Session &session, const TextEncoder &encoder, const std::string &text,
+                                     std::size_t n_points, const std::string &prompt_template) {
+    ov3d_text_encode_params tp = ov3d_text_encode_default_params();
+    tp.prompt_template = prompt_template.empty() ? nullptr : prompt_template.c_str();
+    std::vector<float> out(n_points);
+    check(ov3d_query_text(session.get(), encoder.get(), text.c_str(), &tp, out.data(), out.size()));
+    return out;
+}
 
 // ---- Fusion and evaluation (issue 7) ----
 

@@ -116,14 +116,14 @@ public enum CloudFile {
     }
 
     /// Writes a cloud (with `faces`, a mesh; PLY only). Labels, scores, colours, normals and
-    /// intensity are written when present.
+    /// intensity are written when present; `comments` go into a PLY header (ignored otherwise).
     public static func write(_ cloud: PointCloud, faces: [Int32] = [], to path: String,
-                             format: CloudFormat) throws {
+                             format: CloudFormat, comments: [String] = []) throws {
         try cloud.validate()
         try require(faces.count % 3 == 0, "faces must hold 3 indices per triangle")
         switch format {
         case .plyASCII, .plyBinaryLE, .plyBinaryBE:
-            try FileIO.write(path, try PLY.encode(cloud, faces: faces, format: format))
+            try FileIO.write(path, try PLY.encode(cloud, faces: faces, format: format, comments: comments))
         case .pcdASCII, .pcdBinary, .pcdBinaryCompressed:
             try require(faces.isEmpty, "PCD files cannot hold faces (write a .ply)")
             try FileIO.write(path, try PCD.encode(cloud, format: format))
@@ -138,22 +138,34 @@ public enum CloudFile {
     /// Writes a segmented cloud: each point keeps its label, gets the colour of its label
     /// (`LabelColors`) and its score.
     public static func writeSegmented(_ cloud: PointCloud, labels: [Int32], scores: [Float]? = nil,
-                                      to path: String, format: CloudFormat, faces: [Int32] = []) throws {
+                                      to path: String, format: CloudFormat, faces: [Int32] = [],
+                                      comments: [String] = []) throws {
         try require(labels.count == cloud.count, "labels: \(labels.count) values for \(cloud.count) points")
         if let scores { try require(scores.count == cloud.count, "scores: \(scores.count) values for \(cloud.count) points") }
         var c = cloud
         c.labels = labels
         c.scores = scores ?? []
         c.colors = LabelColors.colors(for: labels)
-        try write(c, faces: faces, to: path, format: format)
+        try write(c, faces: faces, to: path, format: format, comments: comments)
     }
 }
 
-/// A fixed palette giving each label a distinct colour (label < 0: grey).
+/// A fixed palette giving each label a distinct colour (label < 0: grey). Segmented PLY files
+/// and the renderer's pictures use the same colours.
 public enum LabelColors {
-    /// RGB of `label`, deterministic: a golden-ratio hue walk at full saturation.
+    /// Labels 0..<20 (ScanNet-20 and most vocabularies): 20 well-separated colours.
+    static let table: [(UInt8, UInt8, UInt8)] = [
+        (214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+        (23, 190, 207), (227, 119, 194), (188, 189, 34), (140, 86, 75), (255, 221, 51),
+        (0, 128, 128), (174, 199, 232), (152, 223, 138), (255, 152, 150), (197, 176, 213),
+        (128, 0, 0), (0, 0, 128), (210, 245, 60), (255, 187, 120), (0, 90, 50),
+    ]
+
+    /// RGB of `label`, deterministic: `table` for the first 20 labels, then a golden-ratio hue
+    /// walk at full saturation.
     public static func color(_ label: Int32) -> (UInt8, UInt8, UInt8) {
         if label < 0 { return (128, 128, 128) }
+        if label < Int32(table.count) { return table[Int(label)] }
         var h = (Double(label) * 0.618033988749895).truncatingRemainder(dividingBy: 1)
         h *= 6
         let i = Int(h), f = h - Double(i)

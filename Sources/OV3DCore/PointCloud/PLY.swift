@@ -260,8 +260,9 @@ public enum PLY {
         return LoadedCloud(cloud: cloud, faces: faces, fields: fields, format: fmt)
     }
 
-    /// Encodes a cloud (and optional triangles) as PLY in the given encoding.
-    public static func encode(_ c: PointCloud, faces: [Int32] = [], format: CloudFormat) throws -> [UInt8] {
+    /// Encodes a cloud (and optional triangles) as PLY in the given encoding. `comments` become
+    /// header `comment` lines (one line each; newlines are replaced by spaces).
+    public static func encode(_ c: PointCloud, faces: [Int32] = [], format: CloudFormat, comments: [String] = []) throws -> [UInt8] {
         let enc: Encoding
         switch format {
         case .plyASCII: enc = .ascii
@@ -272,7 +273,11 @@ public enum PLY {
         let n = c.count
         for f in faces { try require(f >= 0 && Int(f) < n, "face index \(f) out of range (\(n) vertices)") }
         var h = "ply\nformat \(enc == .ascii ? "ascii" : (enc == .le ? "binary_little_endian" : "binary_big_endian")) 1.0\n"
-        h += "comment written by ov3d\nelement vertex \(n)\nproperty float x\nproperty float y\nproperty float z\n"
+        h += "comment written by ov3d\n"
+        for line in comments {
+            h += "comment " + String(line.map { $0 == "\n" || $0 == "\r" ? " " : $0 }) + "\n"
+        }
+        h += "element vertex \(n)\nproperty float x\nproperty float y\nproperty float z\n"
         if c.hasNormals { h += "property float nx\nproperty float ny\nproperty float nz\n" }
         if c.hasColors { h += "property uchar red\nproperty uchar green\nproperty uchar blue\n" }
         if !c.intensity.isEmpty { h += "property float intensity\n" }

@@ -13,17 +13,18 @@ from ._lib import (ABI_VERSION, CancelledError, Error, FormatError, InternalErro
                    IOError_ as OV3DIOError, OutOfMemoryError, UnsupportedError, check as _check, lib as _load,
                    points_view, LOG_CALLBACK as _LOG_CALLBACK)
 
-__all__ = ["Model", "Session", "Result", "version", "abi_version", "set_num_threads", "get_num_threads", "set_log_callback", "points_view",
+__all__ = ["Model", "Session", "Result", "segment", "SegmentationResult", "Vocabulary", "TextEncoder", "version", "abi_version", "set_num_threads", "get_num_threads", "set_log_callback", "points_view",
            "Error", "InvalidArgumentError", "OV3DIOError", "FormatError", "UnsupportedError", "OutOfMemoryError",
            "CancelledError", "InternalError"]
 
 
-def version():
+def version() -> str:
     """The library's version string."""
     return _load().ov3d_version().decode()
 
 
-def abi_version():
+def abi_version() -> int:
+    """The ABI version the loaded library implements."""
     return int(_load().ov3d_abi_version())
 
 
@@ -32,7 +33,8 @@ def set_num_threads(n):
     _check(_load().ov3d_set_num_threads(int(n)))
 
 
-def get_num_threads():
+def get_num_threads() -> int:
+    """The resolved process-wide default thread count."""
     return int(_load().ov3d_get_num_threads())
 
 
@@ -52,5 +54,7 @@ def set_log_callback(fn, min_level=LOG_WARN):
     _log_keepalive = cb
 
 # Subsystems (each a thin module over its section of ov3d.h).
-from . import checkpoint, fusion, model, pointcloud, text  # noqa: E402,F401
+from . import checkpoint, fusion, model, pointcloud, segmentation, text  # noqa: E402,F401
 from .model import Model, Result, Session  # noqa: E402
+from .segmentation import Result as SegmentationResult, segment  # noqa: E402
+from .text import TextEncoder, Vocabulary  # noqa: E402

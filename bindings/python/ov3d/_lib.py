@@ -28,30 +28,44 @@ class Error(Exception):
 
 
 class InvalidArgumentError(Error, ValueError):
+    """A NULL/closed object, bad size, dtype, shape, NaN, ... (OV3D_ERR_INVALID_ARGUMENT)."""
+
     code = -1
 
 
 class IOError_(Error, OSError):
+    """A file could not be opened, read or written (OV3D_ERR_IO)."""
+
     code = -2
 
 
 class FormatError(Error):
+    """A file or buffer is malformed (OV3D_ERR_FORMAT)."""
+
     code = -3
 
 
 class UnsupportedError(Error):
+    """Valid but not supported: dtype, variant, version (OV3D_ERR_UNSUPPORTED)."""
+
     code = -4
 
 
 class OutOfMemoryError(Error, MemoryError):
+    """An allocation failed or a size limit was hit (OV3D_ERR_OUT_OF_MEMORY)."""
+
     code = -5
 
 
 class CancelledError(Error):
+    """A progress callback asked to stop (OV3D_ERR_CANCELLED)."""
+
     code = -6
 
 
 class InternalError(Error):
+    """A bug in ov3d; please report it with the message (OV3D_ERR_INTERNAL)."""
+
     code = -7
 
 

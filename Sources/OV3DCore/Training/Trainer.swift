@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The training step loop: zero the gradients, forward in training mode, the losses of the
+/// supervised heads (on points through the voxel → point broadcast where the batch has points),
+/// backward, optional gradient-norm clipping, the optimizer step with the schedule's learning
+/// rates, then the schedule advances.
+///
+/// Deterministic: everything here runs in a fixed order; with a deterministic network the same
+/// batches and thread count give the same weights bit for bit.
+public final class Trainer {
+    public let network: TrainableNetwork
+    public let optimizer: Optimizer
+    public let schedule: LearningRateSchedule
+    public let losses: [TrainingLoss]
+    /// `clip_grad_norm_`'s max_norm (nil: no clipping).
+    public let clipNorm: Double?
+    public let threads: Int
+    /// Steps taken so far.
+    public private(set) var step = 0
+    /// The learning rate of the next step, per optimizer group.
+    public private(set) var lrs: [Double]
+
+    /// What one step did.
+    public struct StepRecord: Sendable {
+        /// 1-based number of the step.
+        public var step: Int
+        /// Per supervised head, in the network's head order: the unweighted loss.
+        public var losses: [(head: String, loss: Double)]
+        /// Σ weight·loss.
+        public var total: Double
+        /// The learning rate of every optimizer group in this step (the last is the default group).
+        public var lrs: [Double]
+        /// The L2 norm of all gradients before clipping (when clipping).
+        public var gradNorm: Float?
+        /// Network rows (voxels of the batch) and loss rows.
+        public var voxels: Int
+        public var lossRows: Int
+        public var seconds: Double
+        public var voxelsPerSecond: Double { seconds > 0 ? Double(voxels) / seconds : 0 }
+
+        /// The record as one JSON object (what `ov3d train --json` prints per step):
+        /// `step`, `losses` {head: loss}, `total`, `lr` (the default group's), `lrs`, `grad_norm`
+        /// (when clipping), `voxels`, `loss_rows`, `seconds`, `voxels_per_second`.
+        public var json: JSON {
+            var o: [(String, JSON)] = [
+                ("step", .number(Double(step))),
+                ("losses", .object(losses.map { ($0.head, .number($0.loss)) })),
+                ("total", .number(total)),
+                ("lr", .number(lrs.last ?? 0)),
+                ("lrs", .array(lrs.map { .number($0) })),
+            ]
+            if let g = gradNorm { o.append(("grad_norm", .number(Double(g)))) }
+            o += [("voxels", .number(Double(voxels))), ("loss_rows", .number(Double(lossRows))),
+                  ("seconds", .number(seconds)), ("voxels_per_second", .number(voxelsPerSecond))]
+            return .object(o)
+        }
+    }
+
+    public init(network: TrainableNetwork, optimizer: Optimizer, schedule: LearningRateSchedule,
+                losses: [TrainingLoss], clipNorm: Double? = nil, threads: Int = 1) throws {
+        try schedule.validate()
+        if let c = clipNorm { try require(c.isFinite && c > 0, "clip_grad_norm must be a positive number, got \(c)") }
+        let heads = network.heads
+        try require(!losses.isEmpty, "loss: no head has a loss")
+        for l in losses {
+            try require(heads.contains { $0.name == l.head }, "loss.\(l.head): the model has no head '\(l.head)' (heads: \(heads.map(\.name).joined(separator: ", ")))")
+            try require(l.weight.isFinite, "loss.\(l.head).weight must be finite")
+        }
+        try require(Set(losses.map(\.head)).count == losses.count, "loss: a head is listed twice")
+        self.network = network; self.optimizer = optimizer; self.schedule = schedule
+        self.losses = losses; self.clipNorm = clipNorm; self.threads = threads
+        lrs = optimizer.groups.map(\.baseLR)
+    }
+
+    /// Sets the step counter after restoring a checkpoint (the schedule is replayed to it; the
+    /// optimizer's own step is restored with its state).
+    public func restore(step s: Int, lrs saved: [Double]? = nil) throws {
+        try require(s >= 0, "training state: negative step")
+        step = s
+        if let saved {
+            try requireFormat(saved.count == optimizer.groups.count, "training state: \(saved.count) learning rates for \(optimizer.groups.count) groups")
+            lrs = saved
+        } else {
+            lrs = optimizer.groups.map { schedule.rate(step: s, base: $0.baseLR) }
+        }
+    }
+
+    /// One step on `b`.
+    public func train(_ b: PreparedBatch) throws -> StepRecord {
+        let t0 = Self.now()
+        network.training = true
+        let params = network.parameters
+        params.zeroGrads()
+        let heads = network.heads
+        let outs = try network.forward(b.batch, threads: threads)
+        try require(outs.count == heads.count, "network returned \(outs.count) outputs for \(heads.count) heads")
+        let rows = b.batch.rows
+        var grads = [[Float]](repeating: [], count: heads.count)
+        var record: [(head: String, loss: Double)] = []
+        var total = 0.0
+        for (h, head) in heads.enumerated() {
+            guard let loss = losses.first(where: { $0.head == head.name }) else { continue }
+            try require(outs[h].count == rows * head.dim, "head \(head.name) returned \(outs[h].count) values for \(rows)×\(head.dim)")
+            guard let target = b.targets[head.name] else { throw OV3DError.invalidArgument("batch has no targets for head '\(head.name)'") }
+            let pred = b.lossToRow.map { PointBroadcast.gather(outs[h], cols: head.dim, map: $0) } ?? outs[h]
+            let (value, g) = try loss.evaluate(pred: pred, target: target, mask: b.mask, rows: b.lossRows, dim: head.dim)
+            guard value.isFinite else {
+                throw OV3DError.invalidArgument("step \(step + 1): loss of head '\(head.name)' is not finite (\(value)); lower optimizer.lr or check the targets")
+            }
+            grads[h] = b.lossToRow.map { PointBroadcast.scatterAdd(g, cols: head.dim, map: $0, voxelRows: rows) } ?? g
+            record.append((head.name, value))
+            total += loss.weight * value
+        }
+        try network.backward(grads, threads: threads)
+        let norm = clipNorm.map { GradientClipping.clipNorm(params, maxNorm: $0) }
+        let used = lrs
+        try optimizer.step(params, lrs: used)
+        step += 1
+        lrs = zip(optimizer.groups, lrs).map { schedule.next(step: step, base: $0.baseLR, previous: $1) }
+        return StepRecord(step: step, losses: record, total: total, lrs: used, gradNorm: norm,
+                          voxels: rows, lossRows: b.lossRows, seconds: Self.now() - t0)
+    }
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+}
