@@ -136,3 +136,5 @@ int ov3d_png_write_file(const char *path, const uint8_t *pixels, uint32_t width,
     if (fclose(f) != 0) { set_err(err, err_cap, "PNG write: close failed"); return -1; }
     return 0;
 }
+
+const char *ov3d_png_version(void) { return png_get_libpng_ver(NULL); }

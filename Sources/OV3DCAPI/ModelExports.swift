@@ -192,6 +192,7 @@ public func ov3d_session_create(_ model: OpaquePointer?, _ params: UnsafePointer
     out?.pointee = nil
     return capi {
         let out = try nonNull(out, "out_session")
+        try ComputeKernels.checkEnvironment()
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
         let p = try readParams(params.map(UnsafeRawPointer.init), defaults: ov3d_session_default_params(),
                                minSize: MemoryLayout<ov3d_session_params>.size, name: "params")

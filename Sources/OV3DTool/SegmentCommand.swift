@@ -165,11 +165,11 @@ enum SegmentationCLI {
 
     /// A picture of a labelled cloud. Uses the library's renderer (`ov3d render`).
     static func renderLabels(_ cloud: PointCloud, labels: [Int32], names: [String], to path: String) throws {
-        throw OV3DError.unsupported("--png needs the library's renderer (ov3d render), which this build does not have yet")
+        try SceneRenderer.writePNG(cloud, coloring: .labels(labels, names: names), to: path)
     }
 
     /// A picture of a heat-map.
     static func renderHeatmap(_ cloud: PointCloud, scores: [Float], title: String, to path: String) throws {
-        throw OV3DError.unsupported("--png needs the library's renderer (ov3d render), which this build does not have yet")
+        try SceneRenderer.writePNG(cloud, coloring: .scores(scores, title: title), to: path)
     }
 }

@@ -16,6 +16,7 @@ struct OV3DCommand: ParsableCommand {
             ConvertCommand.self,
             InspectCommand.self,
             TokenizeCommand.self,
+            RenderCommand.self,
             EmbedTextCommand.self,
             SuperpointsCommand.self,
             FuseCommand.self,
@@ -24,9 +25,19 @@ struct OV3DCommand: ParsableCommand {
         ])
 }
 
+/// `ov3d version`: the library version, which kernels run and the build's features. An unknown
+/// `OV3D_KERNELS` value is an error (exit status 2), as it is for every command that computes.
 struct VersionCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the library version.")
-    func run() throws { print("ov3d \(OV3DVersion.string) (ABI \(OV3DVersion.abi))") }
+    static let configuration = CommandConfiguration(commandName: "version",
+                                                    abstract: "Print the library version, the kernels that run and the build's features.")
+    func run() throws {
+        do { try ComputeKernels.checkEnvironment() } catch let e as OV3DError {
+            writeStderr("ov3d version: \(e.message)\n")
+            throw ExitCode(2)
+        }
+        print("ov3d \(OV3DVersion.string) (ABI \(OV3DVersion.abi))")
+        for f in BuildInfo.features { print("  \(f.name): \(f.detail)") }
+    }
 }
 
 OV3DCommand.main()

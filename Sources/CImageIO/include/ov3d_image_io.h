@@ -27,6 +27,9 @@ int ov3d_png_decode(const uint8_t *data, size_t size, uint8_t *out, size_t out_c
 int ov3d_png_write_file(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height,
                         uint32_t channels, uint32_t bit_depth, char *err, size_t err_cap);
 
+/* The libpng version the library runs with, e.g. "1.6.39". */
+const char *ov3d_png_version(void);
+
 #ifdef __cplusplus
 }
 #endif

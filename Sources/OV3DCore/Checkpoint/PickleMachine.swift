@@ -4,6 +4,13 @@
 /// types, `_codecs.encode`, numpy scalar/dtype reconstruction) and every other name is refused with
 /// an error naming it. REDUCE/BUILD are interpreted for those names only.
 ///
+/// TorchScript archives (`torch.jit.save`, e.g. OpenAI's CLIP `ViT-B-32.pt`) pickle their modules as
+/// objects of `__torch__.*` classes. With `torchScriptObjects` such a class name is accepted as a
+/// type tag only: `NEWOBJ` of it with no arguments makes an empty `PickleDict` tagged with the
+/// class name and `BUILD` fills it with the attribute dict the file gives (parameters, buffers,
+/// submodules, flags): the parameter tree as data. The class is never looked up, imported or
+/// called; calling it with REDUCE, any other global, or a non-dict state is refused.
+///
 /// Bounds (hostile input): stack size, mark depth, memo size, container nesting, string lengths and
 /// the bytes copied while rebuilding non-contiguous tensors (`Limits`).
 public struct PickleMachine {
@@ -24,6 +31,37 @@ public struct PickleMachine {
     public var copyBudget: Int
     /// When true, tensor rebuilds yield `.none` (a first pass that only collects persistent ids).
     public var skipTensors = false
+    /// When true, `__torch__.*` objects of TorchScript archives are rebuilt as attribute dicts
+    /// (see the type's documentation) and TorchScript's list builders (`torch.jit._pickle.build_*list`,
+    /// `restore_type_tag`) are accepted. Off for plain `torch.save` files.
+    public var torchScriptObjects = false
+
+    /// TorchScript's pure data builders (each returns its first argument unchanged).
+    static let torchScriptBuilders: Set<String> = [
+        "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_doublelist",
+        "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensorlist",
+        "torch.jit._pickle.restore_type_tag",
+    ]
+
+    /// Whether `name` is a TorchScript class name: `__torch__.` followed by dotted Python
+    /// identifiers, at most 512 bytes.
+    static func isTorchScriptClass(_ name: String) -> Bool {
+        guard name.hasPrefix("__torch__."), name.utf8.count <= 512 else { return false }
+        var previousDot = true
+        for u in name.utf8.dropFirst("__torch__.".utf8.count) {
+            switch u {
+            case UInt8(ascii: "."):
+                if previousDot { return false }
+                previousDot = true
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"):
+                previousDot = false
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if previousDot { return false }
+            default: return false
+            }
+        }
+        return !previousDot
+    }
 
     public init(copyBudget: Int = 1 << 30, persistentLoad: ((PickleValue) throws -> PickleValue)? = nil) {
         self.copyBudget = copyBudget
@@ -181,6 +219,9 @@ public struct PickleMachine {
         }
         func global(_ module: String, _ name: String) throws -> PickleValue {
             let full = module + "." + name
+            if torchScriptObjects && (PickleMachine.isTorchScriptClass(full) || PickleMachine.torchScriptBuilders.contains(full)) {
+                return .global(full)
+            }
             guard PickleMachine.allowedGlobals.contains(full) else {
                 throw OV3DError.format("pickle: refusing global '\(full)': only tensors, storages and plain containers may appear in a checkpoint (ov3d never executes code from a file)")
             }
@@ -292,10 +333,35 @@ public struct PickleMachine {
                 let state = try pop()
                 let obj = try top()
                 switch obj {
+                case .dict(let d) where d.className != nil:
+                    // A TorchScript object: its state is the attribute dict.
+                    guard case .dict(let attrs) = state else {
+                        throw OV3DError.format("pickle: TorchScript object \(d.className ?? "") has a custom state (\(state.kindName)), not an attribute dict: not supported")
+                    }
+                    guard d.items.isEmpty else { throw OV3DError.format("pickle: TorchScript object \(d.className ?? "") built twice") }
+                    var kv: [PickleValue] = []
+                    kv.reserveCapacity(2 * attrs.items.count)
+                    for (k, v) in attrs.items {
+                        guard case .string = k else { throw OV3DError.format("pickle: TorchScript object attribute name is a \(k.kindName)") }
+                        kv.append(k); kv.append(v)
+                    }
+                    try setItems(obj, kv)
                 case .dict, .numpyDtype: _ = state // OrderedDict's _metadata / dtype flags: not needed
                 case .tensor where state.depth <= 2: break
                 default: throw OV3DError.format("pickle: BUILD on a \(obj.kindName) is not supported")
                 }
+            case 0x81 where torchScriptObjects: // NEWOBJ of a TorchScript class: an empty object
+                let args = try pop()
+                let cls = try pop()
+                guard case .global(let name) = cls, PickleMachine.isTorchScriptClass(name) else {
+                    throw OV3DError.format("pickle: refusing construction of \(cls.kindName) (opcode 0x81 at byte \(opPos)): only TorchScript (__torch__.*) objects are rebuilt, as data")
+                }
+                guard case .tuple(let a, _) = args, a.isEmpty else {
+                    throw OV3DError.format("pickle: TorchScript object \(name) constructed with arguments (not produced by torch.jit.save)")
+                }
+                let d = PickleDict()
+                d.className = name
+                try push(.dict(d))
             case 0x69, 0x6F, 0x81, 0x92: // INST, OBJ, NEWOBJ, NEWOBJ_EX
                 var what = "object construction"
                 if op == 0x69, let m = try? line(), let nm = try? line() { what = "'\(m).\(nm)'" }
@@ -345,6 +411,9 @@ public struct PickleMachine {
                 throw OV3DError.format("pickle: _rebuild_from_type_v2 accepts only torch tensor rebuilds of torch.Tensor/Parameter")
             }
             return try reduce(a[0], a[2])  // the state (Python attributes) is ignored
+        case _ where PickleMachine.torchScriptBuilders.contains(name):
+            guard let first = a.first else { throw OV3DError.format("pickle: \(name) without an argument") }
+            return first
         case "_codecs.encode":
             guard a.count >= 1, let s = a[0].stringValue else { throw OV3DError.format("pickle: _codecs.encode needs a string") }
             let enc = a.count > 1 ? (a[1].stringValue ?? "") : "utf-8"

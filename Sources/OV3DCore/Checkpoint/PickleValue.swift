@@ -111,9 +111,13 @@ public final class PickleList {
     init() {}
 }
 
-/// A mutable dict with arbitrary (hashable-by-value) keys, in insertion order.
+/// A mutable dict with arbitrary (hashable-by-value) keys, in insertion order. Also holds a
+/// TorchScript object rebuilt as data (`className` set): its attributes by name.
 public final class PickleDict {
     public internal(set) var items: [(key: PickleValue, value: PickleValue)] = []
+    /// For a TorchScript object (`__torch__.*` class, e.g. `__torch__.torch.nn.modules.linear.Linear`),
+    /// its qualified class name; nil for a plain dict. Nothing of the class is ever run.
+    public internal(set) var className: String?
     var depth = 1
     var frozen = false
     private var stringIndex: [String: Int] = [:]

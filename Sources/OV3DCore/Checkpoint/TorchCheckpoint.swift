@@ -37,6 +37,10 @@ public enum TorchCheckpoint {
         var cache: [String: PickleStorage] = [:]
         let threads = Threads.resolve(options.threads)
         var vm = PickleMachine(copyBudget: options.copyBudget ?? (2 * storage.count + (64 << 20)))
+        // A TorchScript archive (torch.jit.save: OpenAI's CLIP files) pickles its modules as
+        // `__torch__.*` objects: rebuilt as attribute dicts, never run. Its code/ and
+        // constants.pkl are not read.
+        vm.torchScriptObjects = isTorchScript(zip, root: root)
         vm.persistentLoad = { pid in
             guard let t = pid.sequence, t.count >= 5, t[0].stringValue == "storage" else {
                 throw OV3DError.format("torch: unexpected persistent id \(pid.summary)")
@@ -59,6 +63,13 @@ public enum TorchCheckpoint {
             return .storage(s)
         }
         return try vm.load(pkl.bytes).0
+    }
+
+    /// Whether a torch zip archive was written by `torch.jit.save` (it has `constants.pkl` or
+    /// TorchScript code next to `data.pkl`).
+    public static func isTorchScript(_ zip: ZipArchive, root: String) -> Bool {
+        zip.entry(named: root + "constants.pkl") != nil
+            || zip.entries.contains { $0.name.hasPrefix(root + "code/__torch__") }
     }
 
     /// Unpickles the object of a legacy (pre-1.6) torch file: magic, protocol, sys_info, the object,
@@ -149,7 +160,8 @@ public enum TorchCheckpoint {
         for k in ["state_dict", "model_state_dict", "model", "net", "state"] {
             if let d = top[k]?.dictValue, hasTensor(d) { container = d; containerKey = k; break }
         }
-        sd.setMetadata("ov3d.source_format", format)
+        sd.setMetadata("ov3d.source_format", top.className == nil ? format : "torchscript")
+        if let cls = top.className { sd.setMetadata("ov3d.torchscript.class", cls) }
         if let containerKey {
             for (k, v) in top.items {
                 guard let name = k.stringValue, name != containerKey else { continue }

@@ -51,6 +51,7 @@ public enum SparseConvolution {
     public static func forward(_ input: FeatureMatrix, weights w: ConvWeights, map: KernelMap,
                                into out: FeatureMatrix, workspace: Workspace, threads: Int,
                                epilogue: Epilogue = .none) throws {
+        try ComputeKernels.checkEnvironment()
         guard input.cols == w.cin, input.rows == map.inCount, out.rows == map.outCount, out.cols == w.cout,
               map.volume == w.volume, w.bias.isEmpty || w.bias.count == w.cout else {
             throw OV3DError.internal("convolution shapes disagree: input \(input.rows)×\(input.cols), output \(out.rows)×\(out.cols), weights k\(w.kernelSize) \(w.cin)->\(w.cout), map \(map.inCount)->\(map.outCount) volume \(map.volume)")

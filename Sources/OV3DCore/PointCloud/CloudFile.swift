@@ -63,9 +63,8 @@ public struct CloudReadOptions: Sendable {
 /// Reading and writing point clouds and meshes: PCD, PLY, NumPy .npy and raw LiDAR .bin sweeps.
 ///
 /// Readers are native and treat the file as hostile (every count and size is bounded by the
-/// bytes present before anything is allocated). PCD files are written through PCL's
-/// `pcl::PCDWriter`; PLY and npy natively. `PCLReader` loads through PCL's own readers for
-/// cross-checks.
+/// bytes present before anything is allocated). Writers are native too; PCD files come out
+/// byte-compatible with `pcl::PCDWriter`'s (`PCD.encode`).
 public enum CloudFile {
     /// Reads a cloud (or mesh) from `path`; the format is detected from the content and extension.
     public static func read(_ path: String, options: CloudReadOptions = CloudReadOptions()) throws -> LoadedCloud {
@@ -127,7 +126,7 @@ public enum CloudFile {
             try FileIO.write(path, try PLY.encode(cloud, faces: faces, format: format, comments: comments))
         case .pcdASCII, .pcdBinary, .pcdBinaryCompressed:
             try require(faces.isEmpty, "PCD files cannot hold faces (write a .ply)")
-            try PCD.write(cloud, to: path, format: format)
+            try FileIO.write(path, try PCD.encode(cloud, format: format))
         case .npy:
             try require(faces.isEmpty, "npy files cannot hold faces (write a .ply)")
             try NPYCloud.write(cloud, to: path)
@@ -151,11 +150,22 @@ public enum CloudFile {
     }
 }
 
-/// A fixed palette giving each label a distinct colour (label < 0: grey).
+/// A fixed palette giving each label a distinct colour (label < 0: grey). Segmented PLY files
+/// and the renderer's pictures use the same colours.
 public enum LabelColors {
-    /// RGB of `label`, deterministic: a golden-ratio hue walk at full saturation.
+    /// Labels 0..<20 (ScanNet-20 and most vocabularies): 20 well-separated colours.
+    static let table: [(UInt8, UInt8, UInt8)] = [
+        (214, 39, 40), (31, 119, 180), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+        (23, 190, 207), (227, 119, 194), (188, 189, 34), (140, 86, 75), (255, 221, 51),
+        (0, 128, 128), (174, 199, 232), (152, 223, 138), (255, 152, 150), (197, 176, 213),
+        (128, 0, 0), (0, 0, 128), (210, 245, 60), (255, 187, 120), (0, 90, 50),
+    ]
+
+    /// RGB of `label`, deterministic: `table` for the first 20 labels, then a golden-ratio hue
+    /// walk at full saturation.
     public static func color(_ label: Int32) -> (UInt8, UInt8, UInt8) {
         if label < 0 { return (128, 128, 128) }
+        if label < Int32(table.count) { return table[Int(label)] }
         var h = (Double(label) * 0.618033988749895).truncatingRemainder(dividingBy: 1)
         h *= 6
         let i = Int(h), f = h - Double(i)

@@ -51,6 +51,7 @@ public final class CLIPTextModel: Sendable {
     /// Text embeddings (not normalised), `tokens.count × embedDimension`, for sequences of token
     /// ids (each at most `contextLength` long, ids below `vocabularySize`).
     public func encode(tokens: [[Int32]], threads: Int = 0) throws -> [Float] {
+        try ComputeKernels.checkEnvironment()
         let c = config
         let bn = tokens.count
         guard bn > 0 else { return [] }
