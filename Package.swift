@@ -34,7 +34,8 @@ let package = Package(
                 .unsafeFlags(["-fvisibility=hidden", "-fvisibility-inlines-hidden"]),
             ],
             linkerSettings: [
-                .linkedLibrary("pcl_io"), .linkedLibrary("pcl_segmentation"),
+                // Only the PCL components the bridge uses: no pcl_io (VTK, OpenNI, usb, pcap).
+                .linkedLibrary("pcl_segmentation"),
                 .linkedLibrary("pcl_features"), .linkedLibrary("pcl_search"),
                 .linkedLibrary("pcl_kdtree"), .linkedLibrary("pcl_octree"),
                 .linkedLibrary("pcl_common"),
@@ -47,7 +48,9 @@ let package = Package(
         .target(
             name: "OV3DCore",
             dependencies: ["CPCLBridge", "COpenBLAS", "CZlib", "CImageIO", "CSupport", "CKernels"]),
-        .target(name: "OV3DCAPI", dependencies: ["OV3DCore", "CSupport"]),
+        .target(name: "OV3DCAPI", dependencies: ["OV3DCore", "CSupport"],
+                // A SONAME, so hosts linking libov3d.so by path record "libov3d.so" (make install, CMake).
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-soname=libov3d.so"])]),
         .executableTarget(
             name: "OV3DTool",
             dependencies: ["OV3DCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

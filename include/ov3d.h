@@ -232,7 +232,8 @@ int32_t ov3d_cloud_load(const char *path, const ov3d_cloud_load_params *params, 
 int32_t ov3d_cloud_from_points(const ov3d_points *points, ov3d_cloud **out);
 
 /** Writes the cloud (labels, scores, colours, normals, intensity when present; faces for PLY).
- *  PCD files are written through PCL's pcl::PCDWriter. `format` is an ov3d_cloud_format.
+ *  PCD files are written natively, in the bytes pcl::PCDWriter writes (PCL reads them). `format`
+ *  is an ov3d_cloud_format.
  *  Not thread-safe for the same cloud. */
 int32_t ov3d_cloud_save(const ov3d_cloud *cloud, const char *path, int32_t format);
 

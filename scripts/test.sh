@@ -82,5 +82,19 @@ OV3D_TOOL=$TOOL python3 -m pytest -q tests/cli 2>&1 | tee "$LOGS/cli.log"
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "cli tests failed"; exit 1; }
 count "$LOGS/cli.log" '[0-9]+ passed'
 
+step "OpenBLAS path forced (OV3D_KERNELS=blas): what CPUs without AVX-512F run"
+OV3D_KERNELS=blas swift test --skip-build --filter 'KernelSelection|MinkUNet|ComputeKernels|SparseKernelMap' > "$LOGS/swift-test-blas.log" 2>&1 ||
+  { tail -40 "$LOGS/swift-test-blas.log"; echo "swift test with OV3D_KERNELS=blas failed"; exit 1; }
+grep -E 'Test run with|Executed [0-9]+ tests|SKIP' "$LOGS/swift-test-blas.log" | tail -3
+count "$LOGS/swift-test-blas.log" 'Test run with [0-9]+ tests'
+OV3D_KERNELS=blas OV3D_TOOL=$TOOL python3 -m pytest -q tests/cli 2>&1 | tee "$LOGS/cli-blas.log"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "cli tests with OV3D_KERNELS=blas failed"; exit 1; }
+count "$LOGS/cli-blas.log" '[0-9]+ passed'
+
+step "shipping: aarch64 C, wheel, tests of the installed wheel, make install, no-toolchain namespace"
+LOGS="$LOGS" bash scripts/test-packaging.sh 2>&1 | tee "$LOGS/packaging.log"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "packaging checks failed"; exit 1; }
+count "$LOGS/packaging.log" 'packaging: [0-9]+ passed'
+
 step "done in $((SECONDS - t0)) s"
 echo "tests: $passed passed, $failed failed"

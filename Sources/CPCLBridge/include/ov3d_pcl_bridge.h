@@ -19,38 +19,8 @@ const char *ov3d_pcl_version(void);
 /* Silences PCL's console output below the given level (0 always .. 5 verbose). */
 void ov3d_pcl_set_verbosity(int level);
 
-/* ---- I/O (bridge_io.cpp) ------------------------------------------------------------ */
-
-/* PCD DATA encodings for ov3d_pcl_save_pcd. */
-enum { OV3D_PCL_PCD_ASCII = 0, OV3D_PCL_PCD_BINARY = 1, OV3D_PCL_PCD_BINARY_COMPRESSED = 2 };
-
-/* Writes a PCD through pcl::PCDWriter. Fields: x y z always; rgb (packed float, from 3 bytes
-   r g b per point) when rgb != NULL; normal_x normal_y normal_z; intensity; label (uint32 holding
-   the int32 bits); score (float). width*height must equal n (height 1 for unorganized).
-   Any optional array may be NULL. */
-int ov3d_pcl_save_pcd(const char *path, int encoding, size_t n, uint32_t width, uint32_t height,
-                      const float *xyz, const uint8_t *rgb, const float *normals,
-                      const float *intensity, const int32_t *labels, const float *scores,
-                      char *err, size_t err_cap);
-
-/* A cloud loaded by PCL's own readers (pcl::PCDReader or pcl::PLYReader into a
-   PCLPointCloud2), converted to arrays. Used as a cross-check of the native readers. */
-typedef struct ov3d_pcl_cloud ov3d_pcl_cloud;
-int ov3d_pcl_load(const char *path, ov3d_pcl_cloud **out, char *err, size_t err_cap);
-void ov3d_pcl_cloud_free(ov3d_pcl_cloud *c);
-size_t ov3d_pcl_cloud_count(const ov3d_pcl_cloud *c);
-uint32_t ov3d_pcl_cloud_width(const ov3d_pcl_cloud *c);
-uint32_t ov3d_pcl_cloud_height(const ov3d_pcl_cloud *c);
-/* Space-separated field names as PCL names them. Valid until free. */
-const char *ov3d_pcl_cloud_fields(const ov3d_pcl_cloud *c);
-/* 3 floats per point. */
-const float *ov3d_pcl_cloud_xyz(const ov3d_pcl_cloud *c);
-/* 3 bytes r g b per point, or NULL without rgb/rgba. */
-const uint8_t *ov3d_pcl_cloud_rgb(const ov3d_pcl_cloud *c);
-/* 3 floats per point, or NULL. */
-const float *ov3d_pcl_cloud_normals(const ov3d_pcl_cloud *c);
-const float *ov3d_pcl_cloud_intensity(const ov3d_pcl_cloud *c);
-const int32_t *ov3d_pcl_cloud_labels(const ov3d_pcl_cloud *c);
+/* Point cloud files are read and written natively (OV3DCore/PointCloud): libov3d.so does not
+   link libpcl_io (and through it VTK, OpenNI, libusb, libpcap). */
 
 /* ---- Segmentation (bridge_seg.cpp) -------------------------------------------------- */
 

@@ -63,9 +63,8 @@ public struct CloudReadOptions: Sendable {
 /// Reading and writing point clouds and meshes: PCD, PLY, NumPy .npy and raw LiDAR .bin sweeps.
 ///
 /// Readers are native and treat the file as hostile (every count and size is bounded by the
-/// bytes present before anything is allocated). PCD files are written through PCL's
-/// `pcl::PCDWriter`; PLY and npy natively. `PCLReader` loads through PCL's own readers for
-/// cross-checks.
+/// bytes present before anything is allocated). Writers are native too; PCD files come out
+/// byte-compatible with `pcl::PCDWriter`'s (`PCD.encode`).
 public enum CloudFile {
     /// Reads a cloud (or mesh) from `path`; the format is detected from the content and extension.
     public static func read(_ path: String, options: CloudReadOptions = CloudReadOptions()) throws -> LoadedCloud {
@@ -127,7 +126,7 @@ public enum CloudFile {
             try FileIO.write(path, try PLY.encode(cloud, faces: faces, format: format, comments: comments))
         case .pcdASCII, .pcdBinary, .pcdBinaryCompressed:
             try require(faces.isEmpty, "PCD files cannot hold faces (write a .ply)")
-            try PCD.write(cloud, to: path, format: format)
+            try FileIO.write(path, try PCD.encode(cloud, format: format))
         case .npy:
             try require(faces.isEmpty, "npy files cannot hold faces (write a .ply)")
             try NPYCloud.write(cloud, to: path)

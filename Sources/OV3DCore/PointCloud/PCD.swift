@@ -1,7 +1,9 @@
-import CPCLBridge
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// PCD (PCL's point cloud format, v0.7): reading natively (ascii, binary, binary_compressed with
-/// LZF), writing through PCL's `pcl::PCDWriter`.
+/// PCD (PCL's point cloud format, v0.7), natively: reading and writing ascii, binary and
+/// binary_compressed (LZF). Files written are byte-compatible with `pcl::PCDWriter`'s (see `encode`).
 ///
 /// Fields read: x y z, rgb / rgba (packed, bytes b g r a), normal_x normal_y normal_z, intensity,
 /// label, score. Other fields (curvature, padding `_`, multi-count fields) are skipped.
@@ -203,47 +205,146 @@ public enum PCD {
         return LoadedCloud(cloud: cloud, fields: names.map(String.init), format: fmt)
     }
 
-    /// Writes through `pcl::PCDWriter` (x y z, and rgb, normal_*, intensity, label, score when present).
-    public static func write(_ c: PointCloud, to path: String, format: CloudFormat) throws {
-        let enc: Int32
+    /// The fields written for a cloud, in file order: x y z always; rgb (packed bytes b g r 0 in a
+    /// float, PCL's convention), normal_x normal_y normal_z, intensity, label (uint32 holding the
+    /// int32 bits) and score when present. Every field is 4 bytes, so no padding fields.
+    enum OutField {
+        case position(Int), rgb, normal(Int), intensity, label, score
+
+        var name: String {
+            switch self {
+            case .position(let k): return ["x", "y", "z"][k]
+            case .rgb: return "rgb"
+            case .normal(let k): return ["normal_x", "normal_y", "normal_z"][k]
+            case .intensity: return "intensity"
+            case .label: return "label"
+            case .score: return "score"
+            }
+        }
+
+        /// The field's 4 bytes for point i, as a little-endian word.
+        @inline(__always) func bits(_ c: PointCloud, _ i: Int) -> UInt32 {
+            switch self {
+            case .position(let k): return c.positions[3 * i + k].bitPattern
+            case .rgb: return UInt32(c.colors[3 * i + 2]) | UInt32(c.colors[3 * i + 1]) << 8 | UInt32(c.colors[3 * i]) << 16
+            case .normal(let k): return c.normals[3 * i + k].bitPattern
+            case .intensity: return c.intensity[i].bitPattern
+            case .label: return UInt32(bitPattern: c.labels[i])
+            case .score: return c.scores[i].bitPattern
+            }
+        }
+
+        var isUnsigned: Bool { if case .label = self { return true } else { return false } }
+    }
+
+    static func outFields(_ c: PointCloud) -> [OutField] {
+        var f: [OutField] = [.position(0), .position(1), .position(2)]
+        if c.hasColors { f.append(.rgb) }
+        if c.hasNormals { f += [.normal(0), .normal(1), .normal(2)] }
+        if !c.intensity.isEmpty { f.append(.intensity) }
+        if !c.labels.isEmpty { f.append(.label) }
+        if !c.scores.isEmpty { f.append(.score) }
+        return f
+    }
+
+    /// Digits of floats in `DATA ascii` (9 significant digits: every float round-trips exactly).
+    public static let asciiPrecision = 9
+
+    /// Encodes a cloud as PCD v0.7, natively, in exactly the bytes `pcl::PCDWriter` (PCL 1.13)
+    /// writes for the same fields: the same header (`VIEWPOINT 0 0 0 1 0 0 0`; in ascii the rgb
+    /// field is typed `U` and written as an unsigned integer), ascii values as C++ streams print
+    /// them with precision `asciiPrecision` (`%.9g`, `nan`), binary records as they are in
+    /// memory, binary_compressed as one LZF block of the fields laid out one after the other.
+    /// PCL pads its binary files with zeros to a page; these files end where the data ends.
+    /// Only the LZF stream differs from PCL's (another valid compression of the same bytes).
+    /// Organized clouds (width × height == count) keep their organization.
+    public static func encode(_ c: PointCloud, format: CloudFormat) throws -> [UInt8] {
+        let data: Data
         switch format {
-        case .pcdASCII: enc = 0
-        case .pcdBinary: enc = 1
-        case .pcdBinaryCompressed: enc = 2
-        default: throw OV3DError.invalidArgument("PCD.write: \(format.rawValue) is not a PCD encoding")
+        case .pcdASCII: data = .ascii
+        case .pcdBinary: data = .binary
+        case .pcdBinaryCompressed: data = .compressed
+        default: throw OV3DError.invalidArgument("PCD.encode: \(format.rawValue) is not a PCD encoding")
         }
         try c.validate()
         let n = c.count
-        try require(n > 0 && n <= Int(Int32.max), "PCD.write: \(n) points (need 1...2^31-1)")
+        try require(n > 0 && n <= Int(Int32.max), "PCD.encode: \(n) points (need 1...2^31-1)")
         let organized = c.width > 0 && c.height > 0 && c.width * c.height == n
         let w = organized ? c.width : n, h = organized ? c.height : 1
-        var err = [CChar](repeating: 0, count: 512)
-        let r: Int32 = c.positions.withUnsafeBufferPointer { xyz in
-            c.colors.withUnsafeBufferPointer { rgb in
-                c.normals.withUnsafeBufferPointer { nrm in
-                    c.intensity.withUnsafeBufferPointer { inten in
-                        c.labels.withUnsafeBufferPointer { lab in
-                            c.scores.withUnsafeBufferPointer { sc in
-                                ov3d_pcl_save_pcd(path, enc, n, UInt32(w), UInt32(h), xyz.baseAddress,
-                                                  c.hasColors ? rgb.baseAddress : nil,
-                                                  c.hasNormals ? nrm.baseAddress : nil,
-                                                  c.intensity.isEmpty ? nil : inten.baseAddress,
-                                                  c.labels.isEmpty ? nil : lab.baseAddress,
-                                                  c.scores.isEmpty ? nil : sc.baseAddress, &err, err.count)
-                            }
-                        }
-                    }
+        let fields = outFields(c)
+        let step = 4 * fields.count
+        if data == .compressed {
+            // PCL's own limit: both sizes are stored as uint32 and PCL allots 1.5× for the output.
+            try require(n * step <= Int(UInt32.max) / 3 * 2, "PCD.encode: \(n) points are too many for binary_compressed")
+        }
+        var header = "# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\nFIELDS"
+        for f in fields { header += " " + f.name }
+        header += "\nSIZE" + String(repeating: " 4", count: fields.count) + "\nTYPE"
+        for f in fields {
+            let unsigned = f.isUnsigned || (data == .ascii && f.name == "rgb")
+            header += unsigned ? " U" : " F"
+        }
+        header += "\nCOUNT" + String(repeating: " 1", count: fields.count)
+        header += "\nWIDTH \(w)\nHEIGHT \(h)\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS \(n)\n"
+        switch data {
+        case .ascii: header += "DATA ascii\n"
+        case .binary: header += "DATA binary\n"
+        case .compressed: header += "DATA binary_compressed\n"
+        }
+        var out = Array(header.utf8)
+        switch data {
+        case .binary:
+            let base = out.count
+            out += repeatElement(0, count: n * step)
+            out.withUnsafeMutableBytes { o in
+                var at = base
+                for i in 0..<n {
+                    for f in fields { o.storeBytes(of: f.bits(c, i).littleEndian, toByteOffset: at, as: UInt32.self); at += 4 }
                 }
             }
+        case .compressed:
+            // Structure of arrays: each field's values for all points, one field after the other.
+            var planes = [UInt8](repeating: 0, count: n * step)
+            planes.withUnsafeMutableBytes { o in
+                for (k, f) in fields.enumerated() {
+                    let at = 4 * n * k
+                    for i in 0..<n { o.storeBytes(of: f.bits(c, i).littleEndian, toByteOffset: at + 4 * i, as: UInt32.self) }
+                }
+            }
+            let packed = planes.withUnsafeBytes { LZF.compress($0) }
+            withUnsafeBytes(of: UInt32(packed.count).littleEndian) { out += $0 }
+            withUnsafeBytes(of: UInt32(planes.count).littleEndian) { out += $0 }
+            out += packed
+        case .ascii:
+            var line: [UInt8] = []
+            var digits = [CChar](repeating: 0, count: 48)
+            for i in 0..<n {
+                line.removeAll(keepingCapacity: true)
+                for (k, f) in fields.enumerated() {
+                    if k > 0 { line.append(0x20) }
+                    let b = f.bits(c, i)
+                    if f.isUnsigned || f.name == "rgb" {
+                        line += String(b).utf8
+                    } else {
+                        appendStreamFloat(Float(bitPattern: b), &line, &digits)
+                    }
+                }
+                line.append(0x0A)
+                out += line
+            }
         }
-        try bridgeCheck(r, err)
+        return out
     }
-}
 
-/// Maps a bridge status + message to an OV3DError.
-func bridgeCheck(_ r: Int32, _ err: [CChar]) throws {
-    guard r != 0 else { return }
-    let msg = err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    let status = Status(rawValue: r) ?? .internal
-    throw OV3DError(status, msg.isEmpty ? "PCL call failed (\(r))" : msg)
+    /// Appends a float as `std::ostream << float` prints it at precision `asciiPrecision` in the
+    /// classic locale (`%.9g`; PCL writes NaN as `nan`).
+    static func appendStreamFloat(_ v: Float, _ out: inout [UInt8], _ buf: inout [CChar]) {
+        if v.isNaN { out += "nan".utf8; return }
+        let len = buf.withUnsafeMutableBufferPointer { b in
+            withVaList([Double(v)]) { vsnprintf(b.baseAddress!, b.count, "%.9g", $0) }
+        }
+        buf.withUnsafeBufferPointer { b in
+            for k in 0..<Int(max(0, min(len, Int32(b.count - 1)))) { out.append(UInt8(bitPattern: b[k])) }
+        }
+    }
 }

@@ -1,8 +1,9 @@
 """Locating and loading libov3d.so, status codes and exceptions.
 
 The library is found, in order, at: $OV3D_LIBRARY (a file path), $OV3D_LIBRARY_DIR/libov3d.so,
-the build folders of a source checkout this package sits in (.build/release, .build/debug), and
-the system's loader path (ldconfig / LD_LIBRARY_PATH).
+the copy a platform wheel bundles beside this file, the build folders of a source checkout this
+package sits in (.build/release, .build/debug), and the system's loader path (ldconfig /
+LD_LIBRARY_PATH).
 """
 import ctypes
 import ctypes.util
@@ -80,6 +81,7 @@ def _candidates():
     if d:
         yield Path(d) / "libov3d.so"
     here = Path(__file__).resolve()
+    yield here.parent / "libov3d.so"  # bundled by the platform wheel
     for parent in here.parents:
         for cfg in ("release", "debug"):
             yield parent / ".build" / cfg / "libov3d.so"
