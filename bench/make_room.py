@@ -18,8 +18,8 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from minkunet_common import voxelize  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from minkunet_fixture import voxelize  # noqa: E402  (numpy only)
 
 
 def _plane(rng, origin, u, v, density):

@@ -1,7 +1,7 @@
 """Helpers shared by the Python tests of MinkUNet inference (bindings/python/tests/test_model.py,
 tests/cli/test_features_cli.py): fixture paths, comparison, a minimal safetensors reader/writer,
-and the reference's seeded weight generator (Tests/Fixtures/minkunet/README.md, "Seeded weight
-generator"), so that the full-width cases whose 62 MB weights are not committed can be rebuilt
+the OpenScene voxeliser (also used by tools/minkunet_common.py) and the reference's seeded
+weight generator (Tests/Fixtures/minkunet/README.md, "Seeded weight generator"), so that the full-width cases whose 62 MB weights are not committed can be rebuilt
 bit-exactly (checked against weights_digest.json) in a temporary folder. Needs only numpy.
 """
 import json
@@ -15,6 +15,35 @@ FIX = ROOT / "Tests" / "Fixtures" / "minkunet"
 
 _DT = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "F16": np.float16, "U8": np.uint8}
 _NAME = {np.dtype(v): k for k, v in _DT.items()}
+
+
+FNV_OFFSET = np.uint64(14695981039346656037)
+FNV_PRIME = np.uint64(1099511628211)
+
+
+def fnv1_hash_coords(c):
+    """FNV-1 (multiply, then xor) over the x, y, z columns of non-negative integer coords."""
+    c = np.asarray(c)
+    h = np.full(c.shape[0], FNV_OFFSET, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(3):
+            h = h * FNV_PRIME
+            h = np.bitwise_xor(h, c[:, j].astype(np.uint64))
+    return h
+
+
+def voxelize(points, voxel_size):
+    """points: (N, 3) float32 or float64. Returns (coords int32 [Nv,3], inds int64 [Nv],
+    inverse int64 [N]). Row order = ascending FNV-1 hash (np.unique), inds = first point of
+    each voxel, coords == quantised(points)[inds], inverse maps every point to its voxel row."""
+    p = np.asarray(points, dtype=np.float64)[:, :3]
+    s = 1.0 / float(voxel_size)
+    q = np.floor(p * s)
+    q = np.floor(q - q.min(axis=0))
+    h = fnv1_hash_coords(q)
+    _, inds, inverse = np.unique(h, return_index=True, return_inverse=True)
+    coords = q[inds].astype(np.int32)
+    return coords, inds.astype(np.int64), inverse.reshape(-1).astype(np.int64)
 
 
 def rel_err(a, b):
@@ -48,7 +77,7 @@ def write_safetensors(path, tensors, metadata=None):
     """Writes {name: numpy array} (C order, little-endian) as safetensors."""
     header, off, blobs = {}, 0, []
     for k, a in tensors.items():
-        a = np.ascontiguousarray(a)
+        a = np.array(a, order="C")            # (ascontiguousarray would turn 0-d into 1-d)
         data = a.tobytes()
         header[k] = {"dtype": _NAME[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(data)]}
         off += len(data)
@@ -83,29 +112,38 @@ def seeded_values(key, n, amp, offset, seed=20261122):
     return m.astype(np.float32) * scale + np.float32(offset)
 
 
+def seeded_tensor(key, shape, seed=20261122):
+    """The seeded value of one state-dict tensor (tools/minkunet_common.py:seeded_state_dict's
+    rules, by key suffix): conv kernels Kaiming-uniform by fan-in, BN weight 1 +- 0.25, running_var
+    1 +- 0.5, every other float (BN bias, running_mean, a head's `.bias`) 0 +- 0.1, and the int64
+    `num_batches_tracked` 0."""
+    shape = tuple(shape)
+    n = int(np.prod(shape)) if shape else 1
+    if key.endswith("num_batches_tracked"):
+        return np.zeros(shape, dtype=np.int64)
+    if key.endswith(".kernel"):
+        vol = shape[0] if len(shape) == 3 else 1
+        amp, off = float(np.float32(np.sqrt(6.0 / (vol * shape[-2])))), 0.0
+    elif key.endswith(".bn.weight"):
+        amp, off = 0.25, 1.0
+    elif key.endswith(".bn.running_var"):
+        amp, off = 0.5, 1.0
+    else:
+        amp, off = 0.1, 0.0
+    return seeded_values(key, n, amp, off, seed).reshape(shape)
+
+
 def seeded_state_dict(case):
     """The seeded weights of a fixture case (from its weights_digest.json), checked element by
     element at the digest's spot indices and by the float64 sum."""
     digest = json.loads((FIX / case / "weights_digest.json").read_text())
     sd = {}
     for key, d in digest.items():
-        shape = tuple(d["shape"])
-        n = int(np.prod(shape)) if shape else 1
+        v = seeded_tensor(key, d["shape"])
+        sd[key] = v
         if d["dtype"] == "I64":
-            sd[key] = np.zeros(shape, dtype=np.int64)
             continue
-        if key.endswith(".kernel"):
-            vol = shape[0] if len(shape) == 3 else 1
-            amp, off = float(np.float32(np.sqrt(6.0 / (vol * shape[-2])))), 0.0
-        elif key.endswith(".bn.weight"):
-            amp, off = 0.25, 1.0
-        elif key.endswith(".bn.running_var"):
-            amp, off = 0.5, 1.0
-        else:
-            amp, off = 0.1, 0.0
-        v = seeded_values(key, n, amp, off)
-        bits = v.view(np.uint32)
+        bits = v.reshape(-1).view(np.uint32)
         assert [int(bits[i]) for i in d["spot_index"]] == d["spot_bits"], f"seeded generator differs at {key}"
         assert abs(float(v.astype(np.float64).sum()) - d["sum_f64"]) <= 1e-9 * max(1.0, abs(d["sum_f64"])), key
-        sd[key] = v.reshape(shape)
     return sd

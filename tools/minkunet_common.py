@@ -17,7 +17,9 @@
 #   * SpconvMinkUNet        the same network expressed with spconv 2.3 modules.
 import hashlib
 import math
+import os
 import struct
+import sys
 
 import numpy as np
 import torch
@@ -25,33 +27,9 @@ import torch
 # ----------------------------------------------------------------------------------------------
 # Voxeliser (minkowski-engine-semantics.md §7.3, augmentation off)
 # ----------------------------------------------------------------------------------------------
-FNV_OFFSET = np.uint64(14695981039346656037)
-FNV_PRIME = np.uint64(1099511628211)
-
-
-def fnv1_hash_coords(c):
-    """FNV-1 (multiply, then xor) over the x, y, z columns of non-negative integer coords."""
-    c = np.asarray(c)
-    h = np.full(c.shape[0], FNV_OFFSET, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(3):
-            h = h * FNV_PRIME
-            h = np.bitwise_xor(h, c[:, j].astype(np.uint64))
-    return h
-
-
-def voxelize(points, voxel_size):
-    """points: (N, 3) float32 or float64. Returns (coords int32 [Nv,3], inds int64 [Nv],
-    inverse int64 [N]). Row order = ascending FNV-1 hash (np.unique), inds = first point of
-    each voxel, coords == quantised(points)[inds], inverse maps every point to its voxel row."""
-    p = np.asarray(points, dtype=np.float64)[:, :3]
-    s = 1.0 / float(voxel_size)
-    q = np.floor(p * s)
-    q = np.floor(q - q.min(axis=0))
-    h = fnv1_hash_coords(q)
-    _, inds, inverse = np.unique(h, return_index=True, return_inverse=True)
-    coords = q[inds].astype(np.int32)
-    return coords, inds.astype(np.int64), inverse.reshape(-1).astype(np.int64)
+# numpy-only, shared with the tests (tests/minkunet_fixture.py), which cannot import torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from minkunet_fixture import fnv1_hash_coords, voxelize  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------------------------
