@@ -42,7 +42,7 @@ public:
         ov3d::Cloud cloud = ov3d::Cloud::from_points(view);
         std::vector<int32_t> labels;
         std::vector<float> scores;
-        vocab_.classify(features.data(), pts.size(), labels, scores);
+        vocab_.classify(features, labels, scores);
         ov3d_superpoint_params sp = ov3d_superpoint_default_params();
         sp.method = OV3D_SUPERPOINTS_GRAPH_KNN;  // a point cloud, no mesh faces
         auto [ids, k] = ov3d::superpoints(cloud, &sp);
