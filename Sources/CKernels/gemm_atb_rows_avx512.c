@@ -11,7 +11,7 @@
  * does not depend on how a caller splits the columns or offsets over threads.
  */
 #include "ov3d_kernels.h"
-#include <string.h>
+/* no <string.h>: the aarch64 syntax check builds these sources freestanding */
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -101,7 +101,7 @@ AVX512 void ov3d_gemm_atb_rows_avx512(int64_t m, int64_t k, int64_t n, const flo
         for (int64_t p = 0; p < pc; p++) {
             const int64_t ia = a_rows ? (int64_t)a_rows[p0 + p] : p0 + p;
             const int64_t ib = b_rows ? (int64_t)b_rows[p0 + p] : p0 + p;
-            memcpy(ag + p * k, a + ia * lda, (size_t)k * sizeof(float));
+            __builtin_memcpy(ag + p * k, a + ia * lda, (size_t)k * sizeof(float));
             copy_padded(bg + p * nb, b + ib * ldb, n, nb);
         }
         for (int64_t j0 = 0; j0 < n; j0 += 16 * block_vecs) {
