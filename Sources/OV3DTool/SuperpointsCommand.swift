@@ -40,7 +40,7 @@ struct SuperpointsCommand: ParsableCommand {
     @Argument(help: "Input PLY / PCD / npy.") var input: String
 
     func run() throws {
-        do {
+        try failing("superpoints") {
             let tRead = DispatchTime.now().uptimeNanoseconds
             let loaded = try CloudFile.read(input)
             let readMs = Double(DispatchTime.now().uptimeNanoseconds - tRead) / 1e6
@@ -77,7 +77,8 @@ struct SuperpointsCommand: ParsableCommand {
             var cloud = loaded.cloud
             if method != .mesh && !loaded.faces.isEmpty { cloud.width = 0; cloud.height = 0 }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let sp = try Superpoints.compute(cloud, faces: loaded.faces, method: m)
+            let sp: Superpoints
+            do { sp = try Superpoints.compute(cloud, faces: loaded.faces, method: m) } catch let e as OV3DError { throw e.context(input) }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             try NPY.write(try Tensor(int32: sp.ids, shape: [sp.ids.count]), path: outIDs)
             if let outPLY {
@@ -87,8 +88,6 @@ struct SuperpointsCommand: ParsableCommand {
             if !quiet {
                 print("superpoints: \(sp.count) segments over \(sp.ids.count) points (\(method.rawValue), \(String(format: "%.1f", ms)) ms); read \(String(format: "%.1f", readMs)) ms")
             }
-        } catch let e as OV3DError {
-            throw ValidationError("\(e.message)")
         }
     }
 }

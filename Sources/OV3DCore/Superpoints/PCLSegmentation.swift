@@ -35,7 +35,8 @@ public enum PCLSegmentation {
             try require(v.isFinite && v >= 0, "vccs: parameters must be finite and >= 0")
         }
         try require(p.voxelResolution > 0 && p.seedResolution >= p.voxelResolution, "vccs: need 0 < voxel resolution <= seed resolution")
-        try checkExtent(cloud.positions, cell: p.voxelResolution)
+        // Extent, magnitude and single-camera (z > 0) limits of PCL's octrees are checked by
+        // the bridge (checkOctreeGeometry in bridge_seg.cpp), on exactly the floats PCL sees.
         var labels = [Int32](repeating: 0, count: n)
         var err = [CChar](repeating: 0, count: 512)
         let normals = cloud.hasNormals && cloud.normals.allSatisfy({ $0.isFinite }) ? cloud.normals : []
@@ -88,17 +89,5 @@ public enum PCLSegmentation {
         }
         try bridgeCheck(r, err)
         return Superpoints.dense(labels, unassigned: -1)
-    }
-
-    /// PCL's octree-based supervoxels overflow on huge extents relative to the voxel size:
-    /// refuse instead of letting PCL misbehave.
-    static func checkExtent(_ p: [Float], cell: Float) throws {
-        var lo = SIMD3<Float>(repeating: .infinity), hi = SIMD3<Float>(repeating: -.infinity)
-        for i in 0..<(p.count / 3) {
-            let v = SIMD3(p[3 * i], p[3 * i + 1], p[3 * i + 2])
-            lo = pointwiseMin(lo, v); hi = pointwiseMax(hi, v)
-        }
-        let cells = (hi - lo) / cell
-        try require(cells.max() < 1e6, "vccs: the cloud spans more than 10^6 voxels per axis (extent \(hi - lo), voxel \(cell))")
     }
 }
