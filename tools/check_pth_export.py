@@ -14,7 +14,6 @@ import argparse
 import collections
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -22,112 +21,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from minkunet_common import ARCHS  # noqa: E402
+from minkunet_fixture import read_safetensors  # noqa: E402
+# the one plain-torch module tree with OpenScene's names (the PyTorch training reference's)
+from training_reference import DisNet, MinkUNet, arch_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class MEConv(nn.Module):
-    """MinkowskiConvolution's parameters: `kernel` [K³, in, out] ([in, out] for K = 1), optional `bias` [1, out]."""
-
-    def __init__(self, cin, cout, k, bias=False):
-        super().__init__()
-        self.kernel = nn.Parameter(torch.zeros((cin, cout) if k == 1 else (k ** 3, cin, cout)))
-        if bias:
-            self.bias = nn.Parameter(torch.zeros(1, cout))
-        else:
-            self.register_parameter("bias", None)
-
-
-class MEBatchNorm(nn.Module):
-    """MinkowskiBatchNorm: a BatchNorm1d named `bn`."""
-
-    def __init__(self, c):
-        super().__init__()
-        self.bn = nn.BatchNorm1d(c, eps=1e-5, momentum=0.1)
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, inplanes, planes, downsample=None):
-        super().__init__()
-        self.conv1 = MEConv(inplanes, planes, 3)
-        self.norm1 = MEBatchNorm(planes)
-        self.conv2 = MEConv(planes, planes, 3)
-        self.norm2 = MEBatchNorm(planes)
-        self.relu = nn.ReLU()
-        self.downsample = downsample
-
-
-class MinkUNet(nn.Module):
-    """OpenScene's MinkUNetBase module tree (names and registration order as `mink_unet.py`)."""
-
-    def __init__(self, layers, planes, in_ch=3, out_ch=512, init_dim=32, final_bias=False):
-        super().__init__()
-        self.inplanes = init_dim
-        self.conv0p1s1 = MEConv(in_ch, init_dim, 5)
-        self.bn0 = MEBatchNorm(init_dim)
-        self.conv1p1s2 = MEConv(init_dim, init_dim, 2)
-        self.bn1 = MEBatchNorm(init_dim)
-        self.block1 = self._layer(planes[0], layers[0])
-        self.conv2p2s2 = MEConv(self.inplanes, self.inplanes, 2)
-        self.bn2 = MEBatchNorm(self.inplanes)
-        self.block2 = self._layer(planes[1], layers[1])
-        self.conv3p4s2 = MEConv(self.inplanes, self.inplanes, 2)
-        self.bn3 = MEBatchNorm(self.inplanes)
-        self.block3 = self._layer(planes[2], layers[2])
-        self.conv4p8s2 = MEConv(self.inplanes, self.inplanes, 2)
-        self.bn4 = MEBatchNorm(self.inplanes)
-        self.block4 = self._layer(planes[3], layers[3])
-        self.convtr4p16s2 = MEConv(self.inplanes, planes[4], 2)
-        self.bntr4 = MEBatchNorm(planes[4])
-        self.inplanes = planes[4] + planes[2]
-        self.block5 = self._layer(planes[4], layers[4])
-        self.convtr5p8s2 = MEConv(self.inplanes, planes[5], 2)
-        self.bntr5 = MEBatchNorm(planes[5])
-        self.inplanes = planes[5] + planes[1]
-        self.block6 = self._layer(planes[5], layers[5])
-        self.convtr6p4s2 = MEConv(self.inplanes, planes[6], 2)
-        self.bntr6 = MEBatchNorm(planes[6])
-        self.inplanes = planes[6] + planes[0]
-        self.block7 = self._layer(planes[6], layers[6])
-        self.convtr7p2s2 = MEConv(self.inplanes, planes[7], 2)
-        self.bntr7 = MEBatchNorm(planes[7])
-        self.inplanes = planes[7] + init_dim
-        self.block8 = self._layer(planes[7], layers[7])
-        self.final = MEConv(planes[7], out_ch, 1, bias=final_bias)
-        self.relu = nn.ReLU(inplace=True)
-
-    def _layer(self, planes, blocks):
-        downsample = None
-        if self.inplanes != planes:
-            downsample = nn.Sequential(MEConv(self.inplanes, planes, 1), MEBatchNorm(planes))
-        mods = [BasicBlock(self.inplanes, planes, downsample)]
-        self.inplanes = planes
-        mods += [BasicBlock(planes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*mods)
-
-
-class DisNet(nn.Module):
-    def __init__(self, net3d):
-        super().__init__()
-        self.net3d = net3d
-
-
-def read_safetensors(path):
-    b = Path(path).read_bytes()
-    n = struct.unpack("<Q", b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    dt = {"F32": np.float32, "I64": np.int64, "F64": np.float64, "I32": np.int32}
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        lo, hi = v["data_offsets"]
-        out[k] = np.frombuffer(b[8 + n + lo:8 + n + hi], dtype=dt[v["dtype"]]).reshape(v["shape"])
-    return out
+def module_tree(arch, dim, final_bias, prefix):
+    """MinkUNet<arch> with a `final` head of `dim`, bare or inside DisNet (`net3d.` keys)."""
+    a = arch_of("MinkUNet" + arch, {"final": dim})
+    return DisNet(a, final_bias) if prefix else MinkUNet(a, final_bias)
 
 
 def tool():
@@ -143,7 +51,6 @@ def main():
     ap.add_argument("--final-bias", action="store_true")
     ap.add_argument("--dim", type=int, default=512)
     args = ap.parse_args()
-    layers, planes = ARCHS[args.arch]
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
@@ -165,11 +72,10 @@ def main():
             print(f"torch {torch.__version__}: torch.load({name!r}, weights_only=True) -> {type(sd).__module__}.{type(sd).__name__} "
                   f"with {len(sd)} tensors")
             assert isinstance(sd, collections.OrderedDict)
-            net = MinkUNet(layers, planes, out_ch=args.dim, final_bias=args.final_bias)
-            model = DisNet(net) if prefix else net
+            model = module_tree(args.arch, args.dim, args.final_bias, prefix)
             res = model.load_state_dict(sd, strict=True)
             print(f"  {'DisNet (net3d.)' if prefix else 'MinkUNet' + args.arch}.load_state_dict(strict=True): {res}")
-            ref = read_safetensors(d / "out.safetensors")
+            ref, _ = read_safetensors(d / "out.safetensors")
             same = 0
             for k, v in sd.items():
                 r = ref[k[len(prefix):]]
