@@ -405,9 +405,17 @@ typedef struct ov3d_session_params {
     float voxel_size;                 /**< metres per voxel (default 0.02 indoor; 0.05 outdoor); > 0 */
     ov3d_progress_callback progress;  /**< optional; called per layer during runs; non-zero cancels */
     void *progress_user_data;         /**< passed to `progress` */
+    /* ABI 1.x addition (callers built against the shorter struct keep working: struct_size). */
+    uint64_t max_memory_bytes;        /**< 0 (default): the OV3D_MAX_MEMORY environment variable, else
+                                           no limit. Else runs whose projected peak memory (estimated
+                                           from the point and voxel counts before they allocate)
+                                           exceeds this many bytes fail with OV3D_ERR_OUT_OF_MEMORY,
+                                           the message saying what the run would need. The address
+                                           space left under RLIMIT_AS (ulimit -v) is always a limit. */
 } ov3d_session_params;
 
-/** Default session params: n_threads 0, voxel_size 0.02, no progress callback. Thread-safe. */
+/** Default session params: n_threads 0, voxel_size 0.02, no progress callback, max_memory_bytes 0.
+ *  Thread-safe. */
 ov3d_session_params ov3d_session_default_params(void);
 
 /** Creates a session (work buffers reused across runs) for `model`, which it retains. `params`

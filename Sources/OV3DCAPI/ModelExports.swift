@@ -44,6 +44,7 @@ final class SessionBox: HandleBox {
     init(model: ModelBox, params: ov3d_session_params) {
         self.model = model
         self.params = params
+        if params.max_memory_bytes > 0 { workspace.memoryLimit = Int(params.max_memory_bytes) }
         super.init(kind: HandleKind.session)
     }
 }
@@ -183,8 +184,12 @@ public func ov3d_session_default_params() -> ov3d_session_params {
     p.voxel_size = 0.02
     p.progress = nil
     p.progress_user_data = nil
+    p.max_memory_bytes = 0
     return p
 }
+
+/// The size of ov3d_session_params before `max_memory_bytes` (callers built against it keep working).
+let sessionParamsMinSize = MemoryLayout<ov3d_session_params>.offset(of: \ov3d_session_params.max_memory_bytes)!
 
 @_cdecl("ov3d_session_create")
 public func ov3d_session_create(_ model: OpaquePointer?, _ params: UnsafePointer<ov3d_session_params>?,
@@ -195,7 +200,8 @@ public func ov3d_session_create(_ model: OpaquePointer?, _ params: UnsafePointer
         try ComputeKernels.checkEnvironment()
         let m = try borrow(model, as: ModelBox.self, kind: HandleKind.model, name: "model")
         let p = try readParams(params.map(UnsafeRawPointer.init), defaults: ov3d_session_default_params(),
-                               minSize: MemoryLayout<ov3d_session_params>.size, name: "params")
+                               minSize: sessionParamsMinSize, name: "params")
+        try require(p.max_memory_bytes <= UInt64(Int.max), "params.max_memory_bytes \(p.max_memory_bytes) is too large")
         try require(p.n_threads >= 0 && p.n_threads <= 256, "params.n_threads must be 0...256, got \(p.n_threads)")
         try require(p.voxel_size.isFinite && p.voxel_size > 0, "params.voxel_size must be a positive finite number, got \(p.voxel_size)")
         out.pointee = makeHandle(SessionBox(model: m, params: p))

@@ -145,7 +145,7 @@ struct DemoCommand: ParsableCommand {
         let ms = Date().timeIntervalSince(tNet) * 1000
         print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
         if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {
-            let f3d = result3D.pointFeatures(head: 0, normalized: true, threads: threads)
+            let f3d = try result3D.pointFeatures(head: 0, normalized: true, threads: threads)
             try evaluate("3D distilled (\(net.spec.variantName))", f3d)
         }
         print("\n  method                                  mIoU    mAcc")

@@ -36,6 +36,8 @@ struct FeaturesCommand: ParsableCommand {
     var normalize = false
     @Option(help: "Threads (0 = all cores).")
     var threads: Int = 0
+    @Option(help: "Refuse a run whose projected peak memory exceeds this size (bytes, or with K/M/G: 512M, 2G), before it allocates (default: $OV3D_MAX_MEMORY, else no limit; `ulimit -v` is always respected).")
+    var maxMemory: String?
     @Option(help: "Run the forward this many times and print timings as JSON to stderr (benchmarks).")
     var `repeat`: Int = 1
 
@@ -48,6 +50,9 @@ struct FeaturesCommand: ParsableCommand {
         if points != nil && inputFeatures != nil { throw ValidationError("--input-features applies to --voxel-coords only") }
         guard (0...256).contains(threads) else { throw ValidationError("--threads must be 0...256") }
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat must be 1...1000") }
+        if let maxMemory, Memory.parse(maxMemory) == nil {
+            throw ValidationError("--max-memory \(maxMemory) is not a size (bytes, or a number with K, M, G or T)")
+        }
     }
 
     func run() throws {
@@ -66,6 +71,7 @@ struct FeaturesCommand: ParsableCommand {
         let h = try headIndex(model)
         let dim = model.spec.heads[h].dim
         let ws = Workspace()
+        ws.memoryLimit = maxMemory.flatMap(Memory.parse)
         var times = [Double](), cpu = [Double]()
         var rows: [Float] = []
         var rowCount = 0
@@ -79,11 +85,13 @@ struct FeaturesCommand: ParsableCommand {
             var result: MinkUNet.PointResult?
             for _ in 0..<`repeat` {
                 let s = Date(), c = cpuMs()
-                result = try model.run(points: pos, voxelSize: voxelSize!, headSelection: [h], threads: n, workspace: ws)
+                // Three per-point copies of the output rows: the features, the tensor, its bytes.
+                result = try model.run(points: pos, voxelSize: voxelSize!, headSelection: [h], threads: n, workspace: ws,
+                                       outputCopies: 3)
                 times.append(Date().timeIntervalSince(s) * 1000)
                 cpu.append(cpuMs() - c)
             }
-            rows = result!.pointFeatures(head: 0, normalized: normalize, threads: n)
+            rows = try result!.pointFeatures(head: 0, normalized: normalize, threads: n)
             rowCount = result!.pointCount
             voxels = result!.voxels.voxelCount
             flops = result!.output.flops
@@ -131,7 +139,7 @@ struct FeaturesCommand: ParsableCommand {
             getrusage(RUSAGE_SELF.rawValue, &ru)
             let ms = times.map { String(format: "%.3f", $0) }.joined(separator: ",")
             let cms = cpu.map { String(format: "%.3f", $0) }.joined(separator: ",")
-            let stats = "{\"variant\":\"\(model.spec.variantName)\",\"threads\":\(n),\"voxels\":\(voxels),\"rows\":\(rowCount),\"flops\":\(Int(flops)),\"load_ms\":\(String(format: "%.1f", loadMs)),\"ms\":[\(ms)],\"cpu_ms\":[\(cms)],\"peak_rss_mb\":\(ru.ru_maxrss / 1024),\"workspace_peak_mb\":\(ws.peakBytes >> 20)}\n"
+            let stats = "{\"variant\":\"\(model.spec.variantName)\",\"threads\":\(n),\"voxels\":\(voxels),\"rows\":\(rowCount),\"flops\":\(Int(flops)),\"load_ms\":\(String(format: "%.1f", loadMs)),\"ms\":[\(ms)],\"cpu_ms\":[\(cms)],\"peak_rss_mb\":\(ru.ru_maxrss / 1024),\"workspace_peak_mb\":\(ws.peakBytes >> 20),\"projected_peak_mb\":\(model.projectedPeak(points: points == nil ? 0 : rowCount, voxels: voxels, headSelection: [h], outputCopies: points == nil ? 1 : 3).bytes >> 20)}\n"
             FileHandle.standardError.write(Data(stats.utf8))
         }
     }

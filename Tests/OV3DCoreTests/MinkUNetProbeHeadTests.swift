@@ -64,7 +64,7 @@ import CSupport
             print("probe logits worst relative error (threads \(threads)): \(worst)")
             // Per-point logits through the inverse map.
             let h = model.spec.heads.firstIndex { $0.name == "final_seg_lseg" }!
-            let perPoint = r.pointFeatures(head: h)
+            let perPoint = try r.pointFeatures(head: h)
             let labels = try MinkFixture.ints(Self.dir + "/voxel_labels.final_seg_lseg.npy")
             let mine = MinkFixture.argmaxRows(perPoint, cols: 7)
             #expect(zip(r.voxels.inverse, mine).filter { labels[Int($0.0)] >= 0 && labels[Int($0.0)] != $0.1 }.isEmpty)

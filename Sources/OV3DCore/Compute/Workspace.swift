@@ -9,11 +9,8 @@ public final class WorkBuffer: @unchecked Sendable {
     weak var owner: Workspace?
 
     init(capacity: Int) throws {
-        var raw: UnsafeMutableRawPointer? = nil
-        let bytes = max(capacity, 1).multipliedReportingOverflow(by: 4)
-        guard !bytes.overflow, posix_memalign(&raw, 64, bytes.partialValue) == 0, let raw else {
-            throw OV3DError.outOfMemory("cannot allocate a work buffer of \(capacity) floats")
-        }
+        let bytes = try Memory.bytes(Float.self, count: max(capacity, 1), what: "a work buffer of \(capacity) floats")
+        let raw = try Memory.allocate(bytes: bytes, alignment: 64, what: "a work buffer of \(capacity) floats")
         pointer = raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
         self.capacity = capacity
     }
@@ -45,6 +42,16 @@ public final class Workspace {
     public private(set) var peakBytes = 0
     /// Upper bound on the bytes a workspace may hold (default 16 GiB).
     public var limitBytes = 16 << 30
+    /// The memory limit of work run with this workspace (a session's `max_memory_bytes`,
+    /// `--max-memory`): runs whose projected peak exceeds it are refused before they allocate
+    /// (`Memory.checkProjected`). nil = `OV3D_MAX_MEMORY` when set, else none.
+    public var memoryLimit: Int? = nil
+
+    /// `memoryLimit`, else `OV3D_MAX_MEMORY`, else nil.
+    public func effectiveMemoryLimit() throws -> Int? {
+        if let memoryLimit { return memoryLimit }
+        return try Memory.environmentLimit()
+    }
     /// The matrix-product kernels the layers run with this workspace (`.blas` forces the
     /// OpenBLAS reference path; `.automatic` uses ov3d's vector kernels where the CPU has them).
     public var kernels: ComputeKernels = .automatic

@@ -114,7 +114,7 @@ public final class MinkUNet: @unchecked Sendable {
                         "voxel coordinate (\(coords[3 * r]), \(coords[3 * r + 1]), \(coords[3 * r + 2])) of row \(r) is beyond ±2^20")
         }
         let order = SpatialOrder.morton(coords)
-        var sortedCoords = [Int32](repeating: 0, count: 3 * n)
+        var sortedCoords = try Memory.array(repeating: Int32(0), count: 3 * n, what: "voxel coordinates in spatial order")
         for (i, r) in order.enumerated() {
             for a in 0..<3 { sortedCoords[3 * i + a] = coords[3 * Int(r) + a] }
         }
@@ -219,6 +219,7 @@ public final class MinkUNet: @unchecked Sendable {
         var outs = [[Float]]()
         for h in selected {
             let w = heads[h]
+            try Memory.reserve(Float.self, count: n * w.cout, what: "head \(h) output (\(n) × \(w.cout))")
             var o = [Float](unsafeUninitializedCapacity: n * w.cout) { buf, done in
                 w.weights.withUnsafeBufferPointer { wp in
                     GEMM.sgemm(m: n, n: w.cout, k: c7, a: trunk.data, lda: c7, b: wp.baseAddress!, ldb: w.cout,

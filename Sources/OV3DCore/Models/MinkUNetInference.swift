@@ -9,10 +9,11 @@ extension MinkUNet {
 
         /// Per-point features of selected head `h` (`pointCount × dim`), rows through the inverse map,
         /// optionally L2-normalised.
-        public func pointFeatures(head h: Int, normalized: Bool = false, threads: Int = 1) -> [Float] {
+        public func pointFeatures(head h: Int, normalized: Bool = false, threads: Int = 1) throws -> [Float] {
             let dim = output.heads[h].count / max(1, output.rows)
             var src = output.heads[h]
             if normalized { Elementwise.l2NormalizeRows(&src, cols: dim, threads: threads) }
+            try Memory.reserve(Float.self, count: voxels.inverse.count * dim, what: "per-point features (\(voxels.inverse.count) × \(dim))")
             return Elementwise.gatherRows(src, cols: dim, index: voxels.inverse)
         }
     }
@@ -21,10 +22,15 @@ extension MinkUNet {
     /// constant-one input features (OpenScene's `input_color: False`).
     public func run(points positions: [Float], voxelSize: Double, augmentation: Voxelizer.Augmentation? = nil,
                     headSelection: [Int]? = nil, threads: Int, workspace: Workspace,
-                    progress: Progress = .none) throws -> PointResult {
+                    progress: Progress = .none, outputCopies: Int = 1) throws -> PointResult {
+        // Memory limits (issue 17): the point phase before voxelising, the whole run once the
+        // voxel count is known, both before the allocations they project.
+        let points = positions.count / 3
+        try checkMemory(points: points, voxels: nil, headSelection: headSelection, outputCopies: outputCopies, workspace: workspace)
         let vox = try Voxelizer.voxelize(positions: positions, voxelSize: voxelSize, augmentation: augmentation)
+        try checkMemory(points: points, voxels: vox.voxelCount, headSelection: headSelection, outputCopies: outputCopies, workspace: workspace)
         try progress.report(0, "voxelized")
-        let ones = [Float](repeating: 1, count: vox.voxelCount * spec.inChannels)
+        let ones = try Memory.array(repeating: Float(1), count: vox.voxelCount * spec.inChannels, what: "input features")
         let out = try forward(coords: vox.coords, features: ones, headSelection: headSelection, threads: threads,
                               workspace: workspace, progress: progress)
         return PointResult(voxels: vox, output: out)
@@ -39,7 +45,8 @@ extension MinkUNet {
         try require(!voxelCoords.isEmpty && voxelCoords.count % columns == 0, "voxel coordinates are empty or not \(columns) per row")
         let n = voxelCoords.count / columns
         let cin = spec.inChannels
-        let feats = features ?? [Float](repeating: 1, count: n * cin)
+        try checkMemory(points: 0, voxels: n, headSelection: headSelection, outputCopies: 1, workspace: workspace)
+        let feats = try features ?? Memory.array(repeating: Float(1), count: n * cin, what: "input features")
         try require(feats.count == n * cin, "input features hold \(feats.count) values, expected \(n) × \(cin)")
         if columns == 3 {
             return try forward(coords: voxelCoords, features: feats, headSelection: headSelection, threads: threads,

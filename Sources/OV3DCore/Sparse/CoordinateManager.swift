@@ -54,11 +54,11 @@ public final class CoordinateManager {
             if let ws = workspace, let buf = try? ws.buffer(capacity: need) {
                 defer { ws.recycle(buf) }
                 let scratch = UnsafeMutableRawPointer(buf.pointer).bindMemory(to: Int32.self, capacity: need)
-                km = KernelMap.build(input: input, output: output, kernelSize: kernelSize, sameMap: stride == 1,
+                km = try KernelMap.build(input: input, output: output, kernelSize: kernelSize, sameMap: stride == 1,
                                      threads: threads, scratch: UnsafeMutableBufferPointer(start: scratch, count: need))
                 UnsafeMutableRawPointer(buf.pointer).bindMemory(to: Float.self, capacity: need)
             } else {
-                km = KernelMap.build(input: input, output: output, kernelSize: kernelSize,
+                km = try KernelMap.build(input: input, output: output, kernelSize: kernelSize,
                                      sameMap: stride == 1, threads: threads)
             }
         }

@@ -28,7 +28,7 @@ public struct KernelMap: Sendable {
     /// pages are not faulted in again); it must hold `output.count · kernelSize³` Int32.
     /// Kernel sizes 1-5 and 7 (offsets within one 4×4×4 block of the voxel's).
     public static func build(input: CoordinateMap, output: CoordinateMap, kernelSize: Int,
-                             sameMap: Bool, threads: Int, scratch: UnsafeMutableBufferPointer<Int32>? = nil) -> KernelMap {
+                             sameMap: Bool, threads: Int, scratch: UnsafeMutableBufferPointer<Int32>? = nil) throws -> KernelMap {
         // Offsets in lattice units (coordinates divided by the input's tensor stride): one exact
         // division per output row, none per neighbour.
         let offs = KernelOffsets.offsets(kernelSize: kernelSize, tensorStride: 1)
@@ -41,10 +41,12 @@ public struct KernelMap: Sendable {
         if let scratch, scratch.count >= nOut * v {
             nbBuffer = UnsafeMutableBufferPointer(rebasing: scratch[0..<(nOut * v)])
         } else {
-            owned = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, nOut * v))
+            let bytes = try Memory.bytes(Int32.self, count: max(1, nOut * v), what: "kernel map neighbour table")
+            let raw = try Memory.allocate(bytes: bytes, alignment: 64, what: "kernel map neighbour table (\(nOut) × \(v))")
+            owned = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Int32.self, capacity: max(1, nOut * v)), count: max(1, nOut * v))
             nbBuffer = UnsafeMutableBufferPointer(rebasing: owned![0..<(nOut * v)])
         }
-        defer { owned?.deallocate() }
+        defer { if let owned { Memory.deallocate(UnsafeMutableRawPointer(owned.baseAddress)) } }
         let index = BlockIndex(input)
         let plan = NeighbourhoodPlan(latticeOffsets: offs)
         let t = input.tensorStride
@@ -91,6 +93,7 @@ public struct KernelMap: Sendable {
             for c in 0..<chunks { chunkBase[c * v + k] = total; total += counts[c * v + k] }
         }
         start[v] = total
+        try Memory.reserve(Int32.self, count: 2 * (total + chunks), what: "kernel map pairs (\(total))")
         var inRows = [Int32](repeating: 0, count: total + chunks)
         var outRows = [Int32](repeating: 0, count: total + chunks)
         do {

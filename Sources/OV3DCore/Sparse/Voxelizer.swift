@@ -52,7 +52,7 @@ public enum Voxelizer {
         var m: [Double] = [s, 0, 0, 0, s, 0, 0, 0, s]
         if let aug = augmentation { m = augmentationMatrix(aug, scale: s) }
 
-        var q = [Double](repeating: 0, count: 3 * n)
+        var q = try Memory.array(repeating: 0.0, count: 3 * n, what: "voxelisation (float64 coordinates of \(n) points)")
         var lo = [Double](repeating: .infinity, count: 3)
         var hi = [Double](repeating: -.infinity, count: 3)
         let identityDiag = augmentation == nil
@@ -78,8 +78,9 @@ public enum Voxelizer {
                         "the cloud spans \(span) voxels along axis \(a) at voxel size \(voxelSize); at most 2^20 - 1 are supported")
         }
         // Shifted integer coordinates and their FNV-1 hashes (OpenScene's fnv_hash_vec).
-        var c = [Int32](repeating: 0, count: 3 * n)
+        var c = try Memory.array(repeating: Int32(0), count: 3 * n, what: "voxelisation (integer coordinates of \(n) points)")
         var order = [(hash: UInt64, key: UInt64, index: Int32)]()
+        try Memory.reserve((hash: UInt64, key: UInt64, index: Int32).self, count: n, what: "voxelisation (sort records of \(n) points)")
         order.reserveCapacity(n)
         for i in 0..<n {
             var h: UInt64 = 14_695_981_039_346_656_037
@@ -94,7 +95,7 @@ public enum Voxelizer {
         order.sort { ($0.hash, $0.key, $0.index) < ($1.hash, $1.key, $1.index) }
         var coords = [Int32]()
         var rep = [Int32]()
-        var inverse = [Int32](repeating: 0, count: n)
+        var inverse = try Memory.array(repeating: Int32(0), count: n, what: "voxelisation (inverse map of \(n) points)")
         var prev: (UInt64, UInt64)? = nil
         for e in order {
             if prev == nil || prev! != (e.hash, e.key) {

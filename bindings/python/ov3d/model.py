@@ -34,7 +34,7 @@ class SessionParams(ctypes.Structure):
     """ctypes mirror of ov3d_session_params."""
 
     _fields_ = [("struct_size", ctypes.c_uint32), ("n_threads", _i32), ("voxel_size", ctypes.c_float),
-                ("progress", PROGRESS_CALLBACK), ("progress_user_data", _vp)]
+                ("progress", PROGRESS_CALLBACK), ("progress_user_data", _vp), ("max_memory_bytes", ctypes.c_uint64)]
 
 
 class RunParams(ctypes.Structure):
@@ -156,12 +156,13 @@ class Session(OwnedHandle):
 
     _free = "ov3d_session_free"
 
-    def __init__(self, model, voxel_size=0.02, n_threads=0, progress=None):
+    def __init__(self, model, voxel_size=0.02, n_threads=0, progress=None, max_memory_bytes=0):
         if not isinstance(model, Model):
             raise InvalidArgumentError(f"model must be an ov3d.model.Model, got {type(model).__name__}")
         p = lib().ov3d_session_default_params()
         p.voxel_size = float(voxel_size)
         p.n_threads = int(n_threads)
+        p.max_memory_bytes = int(max_memory_bytes)
         self._progress = None
         if progress is not None:
             def cb(fraction, stage, _user):
