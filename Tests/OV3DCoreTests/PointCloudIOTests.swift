@@ -7,8 +7,10 @@ func sameFloats(_ a: [Float], _ b: [Float]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
 }
 
+/// A fresh temporary path per call: suites run in parallel in one process, so the name alone
+/// (or the pid) would let two tests write, rename and unlink the same file.
 func tempPath(_ name: String) -> String {
-    NSTemporaryDirectory() + "ov3d-pc-\(getpid())-\(name)"
+    NSTemporaryDirectory() + "ov3d-pc-\(getpid())-\(UUID().uuidString.prefix(8))-\(name)"
 }
 
 /// A cloud exercising every attribute and awkward values.
