@@ -2,6 +2,8 @@
 #   make setup   install system packages (Debian: PCL, OpenBLAS, Eigen, zlib, libpng, cmake)
 #   make build   release libov3d.so and the `ov3d` tool (bin/ov3d), Swift runtime linked in
 #   make test    the whole test suite (scripts/test.sh)
+#   make fuzz SECONDS=N   libFuzzer (+ASan) on every parser, N seconds each (scripts/fuzz.sh, fuzz/README.md)
+#   make fuzz-mutate SECONDS=N   the same targets through the mutation tests (no sanitizer build)
 #   make demo    build and run the end-to-end demo
 #   make install PREFIX=/usr/local   lib/libov3d.so, include/ov3d.h + ov3d.hpp, bin/ov3d,
 #                lib/pkgconfig/ov3d.pc, lib/cmake/ov3d/ov3dConfig.cmake (target ov3d::ov3d)
@@ -19,7 +21,7 @@ SWIFT_STATIC ?= -Xswiftc -static-stdlib --static-swift-stdlib
 SWIFT_BUILD = swift build -c $(CONFIG) $(SWIFT_STATIC)
 VERSION := $(shell sed -n 's/^\#define OV3D_VERSION_STRING "\(.*\)"/\1/p' include/ov3d.h)
 
-.PHONY: setup build test demo clean install wheel print-bin-dir
+.PHONY: setup build test demo clean install wheel print-bin-dir fuzz fuzz-mutate
 
 setup:
 	bash scripts/install-deps.sh
@@ -53,6 +55,13 @@ test:
 
 demo: build
 	bash scripts/demo.sh
+
+SECONDS ?= 60
+fuzz:
+	bash scripts/fuzz.sh $(SECONDS)
+
+fuzz-mutate:
+	OV3D_FUZZ_SECONDS=$(SECONDS) swift test --filter ParserFuzzTests.mutations
 
 clean:
 	rm -rf .build bin $(DIST)

@@ -86,8 +86,10 @@ struct FeaturesCommand: ParsableCommand {
             for _ in 0..<`repeat` {
                 let s = Date(), c = cpuMs()
                 // Three per-point copies of the output rows: the features, the tensor, its bytes.
-                result = try model.run(points: pos, voxelSize: voxelSize!, headSelection: [h], threads: n, workspace: ws,
-                                       outputCopies: 3)
+                do {
+                    result = try model.run(points: pos, voxelSize: voxelSize!, headSelection: [h], threads: n, workspace: ws,
+                                           outputCopies: 3)
+                } catch let e as OV3DError where e.status == .invalidArgument || e.status == .format { throw e.context(points) }
                 times.append(Date().timeIntervalSince(s) * 1000)
                 cpu.append(cpuMs() - c)
             }

@@ -41,11 +41,16 @@ struct FuseCommand: ParsableCommand {
             let all = t.floats()
             var xyz = [Float](repeating: 0, count: 3 * n)
             for i in 0..<n { for c in 0..<3 { xyz[3 * i + c] = all[i * k + c] } }
+            if let bad = xyz.firstIndex(where: { !$0.isFinite }) {
+                throw OV3DError.invalidArgument("\(points): point \(bad / 3) has a non-finite coordinate")
+            }
             let params = FusionParams(visibilityThreshold: visibilityThreshold, cutBound: cutBound)
             let r = try MultiViewFusion.fuse(positions: xyz, manifestPath: frames, params: params)
-            try NPY.write(try Tensor(r.features, shape: [n, r.featureDim]), path: outFeatures)
             let mask = r.mask
-            try NPY.write(try mask.withUnsafeBytes { try Tensor(dtype: .uint8, shape: [n], bytes: $0) }, path: outMask)
+            try FileIO.staged {  // both outputs or neither
+                try NPY.write(try Tensor(r.features, shape: [n, r.featureDim]), path: outFeatures)
+                try NPY.write(try mask.withUnsafeBytes { try Tensor(dtype: .uint8, shape: [n], bytes: $0) }, path: outMask)
+            }
             let seen = mask.reduce(0) { $0 + Int($1) }
             FileHandle.standardError.write("ov3d fuse: \(n) points, \(r.featureDim) channels, \(seen) seen by at least one view\n".data(using: .utf8)!)
         } catch let e as OV3DError {

@@ -74,6 +74,7 @@ struct QueryCommand: ParsableCommand {
         let heat = try result.query(embedding: q, threads: n)
         let queryMs = Date().timeIntervalSince(tq) * 1000
         var written: [(String, String)] = []
+        try FileIO.staged {  // every output or none
         if let outScores {
             try NPY.write(try Tensor(heat, shape: [heat.count]), path: outScores)
             written.append(("scores", outScores))
@@ -89,6 +90,7 @@ struct QueryCommand: ParsableCommand {
         if let png {
             try SegmentationCLI.renderHeatmap(loaded.cloud, scores: heat, title: text, to: png)
             written.append(("png", png))
+        }
         }
         let valid = heat.filter { !$0.isNaN }
         let lo = valid.min() ?? .nan, hi = valid.max() ?? .nan

@@ -91,7 +91,9 @@ struct RenderCommand: ParsableCommand {
         } else {
             coloring = .rgb
         }
-        try SceneRenderer.writePNG(loaded.cloud, coloring: coloring, options: options, to: png)
+        do { try SceneRenderer.writePNG(loaded.cloud, coloring: coloring, options: options, to: png) } catch let e as OV3DError {
+            throw e.status == .io ? e : e.context(input)
+        }
     }
 
     /// --names as words, a comma list, a label set or a .txt file.

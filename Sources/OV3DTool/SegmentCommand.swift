@@ -78,6 +78,7 @@ struct SegmentCommand: ParsableCommand {
         }
         let tSeg = Date()
         var written: [(String, String)] = []
+        try FileIO.staged {  // every output or none
         if let outLabels {
             try NPY.write(try Tensor(int32: result.labels, shape: [result.count]), path: outLabels)
             written.append(("labels", outLabels))
@@ -95,6 +96,7 @@ struct SegmentCommand: ParsableCommand {
         if let png {
             try SegmentationCLI.renderLabels(loaded.cloud, labels: result.labels, names: vocabulary.names, to: png)
             written.append(("png", png))
+        }
         }
         let tWrite = Date()
         let ms = { (a: Date, b: Date) in (b.timeIntervalSince(a) * 1000 * 10).rounded() / 10 }

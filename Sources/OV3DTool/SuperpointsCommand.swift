@@ -80,10 +80,12 @@ struct SuperpointsCommand: ParsableCommand {
             let sp: Superpoints
             do { sp = try Superpoints.compute(cloud, faces: loaded.faces, method: m) } catch let e as OV3DError { throw e.context(input) }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            try NPY.write(try Tensor(int32: sp.ids, shape: [sp.ids.count]), path: outIDs)
-            if let outPLY {
-                try CloudFile.writeSegmented(loaded.cloud, labels: sp.ids, to: outPLY, format: .plyBinaryLE,
-                                             faces: method == .mesh ? loaded.faces : [])
+            try FileIO.staged {  // both outputs or neither
+                try NPY.write(try Tensor(int32: sp.ids, shape: [sp.ids.count]), path: outIDs)
+                if let outPLY {
+                    try CloudFile.writeSegmented(loaded.cloud, labels: sp.ids, to: outPLY, format: .plyBinaryLE,
+                                                 faces: method == .mesh ? loaded.faces : [])
+                }
             }
             if !quiet {
                 print("superpoints: \(sp.count) segments over \(sp.ids.count) points (\(method.rawValue), \(String(format: "%.1f", ms)) ms); read \(String(format: "%.1f", readMs)) ms")

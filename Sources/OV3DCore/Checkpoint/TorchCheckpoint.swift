@@ -47,18 +47,19 @@ public enum TorchCheckpoint {
             }
             let dtype = try TorchStorageType.dtype(t[1])
             guard let key = t[2].stringValue, !key.isEmpty, key.utf8.count <= 256 else { throw OV3DError.format("torch: storage key is not a short string") }
-            guard let numel = t[4].intValue, numel >= 0 else { throw OV3DError.format("torch: storage '\(key)' has an invalid size") }
+            guard let numel64 = t[4].intValue else { throw OV3DError.format("torch: storage '\(key)' has an invalid size") }
+            let numel = try CheckedSize.int(numel64, "torch: storage '\(key)' size")
             if let s = cache[key] {
                 guard s.dtype == dtype else { throw OV3DError.format("torch: storage '\(key)' is used as both \(s.dtype.rawValue) and \(dtype.rawValue)") }
                 return .storage(s)
             }
             guard let e = zip.entry(named: root + "data/" + key) else { throw OV3DError.format("torch: storage '\(key)' is missing from the archive") }
-            let (nbytes, o) = Int(numel).multipliedReportingOverflow(by: dtype.size)
-            guard !o, nbytes <= e.uncompressedSize else {
+            let nbytes = try CheckedSize.product(numel, dtype.size, "torch: storage '\(key)' bytes")
+            guard nbytes <= e.uncompressedSize else {
                 throw OV3DError.format("torch: storage '\(key)' declares \(numel) × \(dtype.size) bytes but its entry holds \(e.uncompressedSize)")
             }
             let bytes = try zip.contents(of: e, threads: threads)
-            let s = PickleStorage(dtype: dtype, count: Int(numel), bytes: bytes)
+            let s = PickleStorage(dtype: dtype, count: numel, bytes: bytes)
             cache[key] = s
             return .storage(s)
         }
@@ -96,8 +97,8 @@ public enum TorchCheckpoint {
             }
             let dtype = try TorchStorageType.dtype(t[1])
             guard let key = t[2].stringValue, !key.isEmpty, key.utf8.count <= 256 else { throw OV3DError.format("torch legacy: storage key is not a short string") }
-            guard let n = t[4].intValue, n >= 0, n <= (1 << 40) else { throw OV3DError.format("torch legacy: storage '\(key)' has an invalid size") }
-            return (key, dtype, Int(n), t.count > 5 ? t[5] : .none)
+            guard let n = t[4].intValue else { throw OV3DError.format("torch legacy: storage '\(key)' has an invalid size") }
+            return (key, dtype, try CheckedSize.int(n, "torch legacy: storage '\(key)' size"), t.count > 5 ? t[5] : .none)
         }
         var pass1 = PickleMachine()
         pass1.skipTensors = true
@@ -106,8 +107,10 @@ public enum TorchCheckpoint {
             if let r = refs[key], r.dtype != dtype { throw OV3DError.format("torch legacy: storage '\(key)' used with two dtypes") }
             refs[key] = Ref(dtype: dtype, count: max(n, refs[key]?.count ?? 0))
             if let v = view.sequence, v.count == 3, let vk = v[0].stringValue, let vo = v[1].intValue, let vn = v[2].intValue {
-                guard vo >= 0, vn >= 0, vo + vn <= Int64(n) else { throw OV3DError.format("torch legacy: storage view '\(vk)' out of range") }
-                views.append((vk, key, Int(vo), Int(vn)))
+                let what = "torch legacy: storage view '\(vk)' (offset \(vo), \(vn) elements) of '\(key)'"
+                let o = try CheckedSize.int(vo, what), c = try CheckedSize.int(vn, what)
+                guard try CheckedSize.sum(o, c, what) <= n else { throw OV3DError.format("\(what) runs past its \(n) elements") }
+                views.append((vk, key, o, c))
             }
             return .none
         }
@@ -122,7 +125,7 @@ public enum TorchCheckpoint {
             let n = b.loadUnaligned(fromByteOffset: pos, as: Int64.self).littleEndian
             pos += 8
             guard n >= 0, n == Int64(r.count) else { throw OV3DError.format("torch legacy: storage '\(key)' has \(n) elements, the pickle declared \(r.count)") }
-            let nbytes = r.count * r.dtype.size
+            let nbytes = try CheckedSize.product(r.count, r.dtype.size, "torch legacy: storage '\(key)' bytes")
             guard nbytes <= b.count - pos else { throw OV3DError.format("torch legacy: storage '\(key)' runs past the end of the file") }
             let base = storage
             storages[key] = PickleStorage(dtype: r.dtype, count: r.count,

@@ -36,18 +36,15 @@ enum TorchTensorRebuild {
         }
         let shape = try ints(szv, "size"), strides = try ints(stv, "stride")
         try requireFormat(shape.count == strides.count, "torch: tensor size \(shape) and stride \(strides) differ in rank")
-        let count: Int
-        do { count = try Tensor.elementCount(shape) } catch { throw OV3DError.format("torch: tensor size \(shape) is too large") }
+        let count = try CheckedSize.product(shape, "torch: tensor size \(shape)")
         let offset = Int(off64)
         let esize = st.dtype.size
         if count == 0 { return try Tensor(dtype: st.dtype, shape: shape, storage: ByteStorage([])) }
         // Highest element index the view touches must lie inside the storage.
         var maxIndex = offset
         for (d, s) in zip(shape, strides) {
-            let (m, o1) = (d - 1).multipliedReportingOverflow(by: s)
-            let (t, o2) = maxIndex.addingReportingOverflow(m)
-            try requireFormat(!o1 && !o2, "torch: tensor view \(shape)/\(strides) overflows")
-            maxIndex = t
+            let what = "torch: tensor view \(shape)/\(strides)"
+            maxIndex = try CheckedSize.sum(maxIndex, try CheckedSize.product(d - 1, s, what), what)
         }
         try requireFormat(maxIndex < st.count, "torch: tensor view (offset \(offset), size \(shape), stride \(strides)) runs past its storage of \(st.count) elements")
         // Contiguous in C order (dimensions of size 1 may have any stride)?
@@ -62,11 +59,11 @@ enum TorchTensorRebuild {
         if contiguous && aligned {
             return try Tensor(dtype: st.dtype, shape: shape, storage: st.bytes, byteOffset: byteOffset)
         }
-        let bytes = count * esize
+        let bytes = try CheckedSize.product(count, esize, "torch: tensor \(shape) bytes")
         try requireFormat(bytes <= copyBudget, "torch: rebuilding non-contiguous tensor \(shape) needs \(bytes) bytes, over the remaining allocation budget of \(copyBudget)")
         copyBudget -= bytes
         let src = st.bytes.base
-        let out = ByteStorage(count: bytes) { dst in
+        let out = try ByteStorage(count: bytes, what: "a non-contiguous tensor \(shape)") { dst in
             guard let d = dst.baseAddress else { return }
             let rank = shape.count
             var idx = [Int](repeating: 0, count: rank)

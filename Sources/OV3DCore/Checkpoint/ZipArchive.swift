@@ -24,6 +24,11 @@ public struct ZipArchive: Sendable {
         public var maxEntries = 1 << 20
         public var maxNameBytes = 4096
         public var maxInflatedBytes = 1 << 32
+        /// All deflated entries together may declare at most this many times the archive's
+        /// size plus `inflatedSlack` (and never more than `maxInflatedBytes`): a zip bomb
+        /// (entries of zeros inflating 1000:1) is refused before anything is inflated.
+        public var maxInflationRatio = 32
+        public var inflatedSlack = 64 << 20
         public init() {}
     }
 
@@ -94,6 +99,11 @@ public struct ZipArchive: Sendable {
         var index: [String: Int] = [:]
         var p = cdOffset
         let cdLimit = cdOffset + cdSize
+        var spans: [(start: Int, end: Int, name: String)] = []
+        spans.reserveCapacity(count)
+        var declaredInflated = 0
+        let inflateBudget = min(limits.maxInflatedBytes,
+                                (try? CheckedSize.sum(try CheckedSize.product(b.count, limits.maxInflationRatio, ""), limits.inflatedSlack, "")) ?? Int.max)
         for e in 0..<count {
             try requireFormat(p + 46 <= cdLimit && r.u32(p) == ZipArchive.centralSig, "zip: central directory entry \(e) is malformed")
             let flags = r.u16(p + 8)
@@ -148,11 +158,23 @@ public struct ZipArchive: Sendable {
                               "zip: entry '\(name)' data (offset \(dataOff), \(csize) bytes) runs past the central directory")
             if method == 0 { try requireFormat(csize == usize, "zip: stored entry '\(name)' has compressed size \(csize) != size \(usize)") }
             // Deflate cannot expand more than ~1032:1: a larger declared size is a lie (and an allocation bomb).
-            if method == 8 { try requireFormat(usize <= csize &* 1032 &+ 1024, "zip: deflated entry '\(name)' declares \(usize) bytes from \(csize) compressed bytes") }
+            if method == 8 {
+                try requireFormat(usize <= csize &* 1032 &+ 1024, "zip: deflated entry '\(name)' declares \(usize) bytes from \(csize) compressed bytes")
+                declaredInflated = try CheckedSize.sum(declaredInflated, Int(usize), "zip: inflated sizes")
+                try requireFormat(declaredInflated <= inflateBudget,
+                                  "zip: deflated entries declare \(declaredInflated) bytes or more, over the limit of \(inflateBudget) for an archive of \(b.count) bytes (a zip bomb?)")
+            }
+            spans.append((lo, dataOff + Int(csize), name))
             try requireFormat(index[name] == nil, "zip: duplicate entry '\(name)'")
             index[name] = entries.count
             entries.append(Entry(name: name, method: method, crc32: crc, compressedSize: Int(csize), uncompressedSize: Int(usize), dataOffset: dataOff))
             p = next
+        }
+        // 4. Local entries may not overlap (several directory entries sharing one local entry are
+        // the classic way to multiply a bomb).
+        spans.sort { $0.start < $1.start }
+        for k in spans.indices.dropFirst() where spans[k].start < spans[k - 1].end {
+            throw OV3DError.format("zip: entries '\(spans[k - 1].name)' and '\(spans[k].name)' overlap in the file")
         }
         self.entries = entries
         self.index = index
@@ -184,7 +206,7 @@ public struct ZipArchive: Sendable {
 
     private func inflate(_ e: Entry) throws -> ByteStorage {
         let src = UnsafeRawBufferPointer(rebasing: storage.bytes[e.dataOffset..<(e.dataOffset + e.compressedSize)])
-        return try ByteStorage(count: e.uncompressedSize) { dst in
+        return try ByteStorage(count: e.uncompressedSize, what: "inflating zip entry '\(e.name)'") { dst in
             var zs = z_stream()
             guard inflateInit2_(&zs, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
                 throw OV3DError.internal("zlib: inflateInit2 failed")

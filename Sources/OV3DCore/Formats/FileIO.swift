@@ -34,24 +34,71 @@ public enum FileIO {
         return out
     }
 
-    /// Writes `bytes` to `path` through a temporary file and rename, so readers never see half a file.
+    /// Writes `bytes` to `path` through a temporary file and rename, so readers never see half a
+    /// file and a failed write leaves the target untouched (inside `staged`, the rename waits
+    /// for the whole group).
     public static func write(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
-        let tmp = path + ".tmp-ov3d-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw OV3DError.io("cannot create \(path): \(errnoString())") }
-        var done = 0
-        while done < bytes.count {
-            let r = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if r < 0 {
-                if errno == EINTR { continue }
-                let m = errnoString()
-                close(fd); unlink(tmp)
-                throw OV3DError.io("cannot write \(path): \(m)")
+        try replace(path) { tmp in
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw OV3DError.io("cannot create \(path): \(errnoString())") }
+            var done = 0
+            while done < bytes.count {
+                let r = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    let m = errnoString()
+                    close(fd)
+                    throw OV3DError.io("cannot write \(path): \(m)")
+                }
+                done += r
             }
-            done += r
+            guard close(fd) == 0 else { throw OV3DError.io("cannot write \(path): \(errnoString())") }
         }
-        guard close(fd) == 0 else { unlink(tmp); throw OV3DError.io("cannot write \(path): \(errnoString())") }
+    }
+
+    /// The one atomic-output path: `produce` writes the whole output to the temporary path it
+    /// is given (beside `path`, same directory, so the rename is atomic); on success it is
+    /// renamed onto `path`, on any error it is removed and `path` is left as it was. Writers
+    /// that cannot write to memory (libpng) use this directly.
+    public static func replace(_ path: String, _ produce: (String) throws -> Void) throws {
+        let stage = currentStage()
+        let tmp = path + ".tmp-ov3d-\(getpid())-\(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))))" + (stage.map { "-\($0.files.count)" } ?? "")
+        do { try produce(tmp) } catch { unlink(tmp); throw error }
+        if let stage { stage.files.append((tmp, path)); return }
         guard rename(tmp, path) == 0 else { let m = errnoString(); unlink(tmp); throw OV3DError.io("cannot rename to \(path): \(m)") }
+    }
+
+    /// Runs `body`, whose writes (`write`, `replace`: every writer of ov3d) go to temporary
+    /// files; only when `body` succeeds are they all renamed onto their targets. A command with
+    /// several outputs (superpoints' ids and PLY, fusion's features and mask) therefore leaves
+    /// either all of them or none: on failure every temporary is removed and no target changes.
+    public static func staged<T>(_ body: () throws -> T) throws -> T {
+        let stage = Stage()
+        let previous = pthread_getspecific(stageKey)
+        let ref = Unmanaged.passRetained(stage)
+        pthread_setspecific(stageKey, ref.toOpaque())
+        defer { pthread_setspecific(stageKey, previous); ref.release() }
+        let result: T
+        do { result = try body() } catch {
+            for f in stage.files { unlink(f.tmp) }
+            throw error
+        }
+        for (i, f) in stage.files.enumerated() where rename(f.tmp, f.path) != 0 {
+            let m = errnoString()
+            for g in stage.files[i...] { unlink(g.tmp) }
+            throw OV3DError.io("cannot rename to \(f.path): \(m)")
+        }
+        return result
+    }
+
+    final class Stage { var files: [(tmp: String, path: String)] = [] }
+    nonisolated(unsafe) private static let stageKey: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+    private static func currentStage() -> Stage? {
+        pthread_getspecific(stageKey).map { Unmanaged<Stage>.fromOpaque($0).takeUnretainedValue() }
     }
 
     public static func write(_ path: String, _ bytes: [UInt8]) throws {

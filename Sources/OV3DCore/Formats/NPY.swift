@@ -40,12 +40,12 @@ public enum NPY {
         let header = String(decoding: UnsafeRawBufferPointer(rebasing: b[headerStart..<(headerStart + headerLen)]), as: UTF8.self)
         let h = try parseHeader(header)
         let (dtype, bigEndian) = try parseDescr(h.descr)
-        let n = try Tensor.elementCount(h.shape)
+        let n = try CheckedSize.product(h.shape, "npy: shape \(h.shape)")
         let dataStart = headerStart + headerLen
-        let need = n * dtype.size
+        let need = try CheckedSize.product(n, dtype.size, "npy: data of shape \(h.shape)")
         try requireFormat(b.count - dataStart >= need, "npy: data truncated: need \(need) bytes for shape \(h.shape), have \(b.count - dataStart)")
         let raw = UnsafeRawBufferPointer(rebasing: b[dataStart..<(dataStart + need)])
-        let storage = ByteStorage(count: need) { out in
+        let storage = try ByteStorage(count: need, what: "npy data of shape \(h.shape)") { out in
             out.copyMemory(from: raw)
             if bigEndian && dtype.size > 1 { byteSwap(out, elementSize: dtype.size) }
             if h.fortran && h.shape.count > 1 { transposeFortranToC(out, shape: h.shape, elementSize: dtype.size) }

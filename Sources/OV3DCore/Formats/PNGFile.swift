@@ -7,12 +7,16 @@ public enum PNGFile {
         try require(width > 0 && height > 0 && width <= 1 << 16 && height <= 1 << 16, "PNG size \(width)×\(height) out of range")
         try require((1...4).contains(channels), "PNG channels must be 1...4")
         try require(pixels.count == width * height * channels, "PNG: \(pixels.count) bytes for \(width)×\(height)×\(channels)")
-        var err = [CChar](repeating: 0, count: 256)
-        let rc = pixels.withUnsafeBufferPointer { p in
-            ov3d_png_write_file(path, p.baseAddress, UInt32(width), UInt32(height), UInt32(channels), 8, &err, err.count)
-        }
-        if rc != 0 {
-            throw OV3DError.io("cannot write \(path): " + err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        // libpng writes to a temporary file renamed on success (FileIO.replace): a failed
+        // write never leaves half a PNG at `path`.
+        try FileIO.replace(path) { tmp in
+            var err = [CChar](repeating: 0, count: 256)
+            let rc = pixels.withUnsafeBufferPointer { p in
+                ov3d_png_write_file(tmp, p.baseAddress, UInt32(width), UInt32(height), UInt32(channels), 8, &err, err.count)
+            }
+            if rc != 0 {
+                throw OV3DError.io("cannot write \(path): " + err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            }
         }
     }
 }

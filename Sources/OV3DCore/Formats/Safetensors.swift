@@ -31,8 +31,7 @@ public enum Safetensors {
         let b = storage.bytes
         try requireFormat(b.count >= 8, "safetensors: file shorter than its 8-byte header length")
         let n64 = b.loadUnaligned(as: UInt64.self).littleEndian
-        try requireFormat(n64 <= UInt64(maxHeader), "safetensors: header length \(n64) exceeds \(maxHeader)")
-        let n = Int(n64)
+        let n = try CheckedSize.int(n64, cap: maxHeader, "safetensors: header length")
         try requireFormat(8 + n <= b.count, "safetensors: header length \(n) runs past the end of the file (\(b.count) bytes)")
         let header = try JSON.parse(bytes: UnsafeRawBufferPointer(rebasing: b[8..<(8 + n)]))
         guard let entries = header.objectValue else { throw OV3DError.format("safetensors: header is not a JSON object") }
@@ -64,9 +63,8 @@ public enum Safetensors {
                   lo >= 0, hi >= lo, hi <= dataSize else {
                 throw OV3DError.format("safetensors: tensor '\(name)' has invalid data_offsets (data section is \(dataSize) bytes)")
             }
-            let count: Int
-            do { count = try Tensor.elementCount(shape) } catch { throw OV3DError.format("safetensors: tensor '\(name)' has an invalid shape \(shape)") }
-            try requireFormat(count * dtype.size == hi - lo,
+            let count = try CheckedSize.product(shape, "safetensors: tensor '\(name)' shape \(shape)")
+            try requireFormat(try CheckedSize.product(count, dtype.size, "safetensors: tensor '\(name)' bytes") == hi - lo,
                               "safetensors: tensor '\(name)' declares shape \(shape) of \(dtype.rawValue) but spans \(hi - lo) bytes")
             ranges.append((lo, hi, name))
             sd.set(name, try Tensor(dtype: dtype, shape: shape, storage: storage, byteOffset: dataStart + lo))

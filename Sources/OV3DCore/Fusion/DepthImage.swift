@@ -16,8 +16,9 @@ public enum DepthImage {
         try requireFormat(info.channels == 1 && info.bit_depth == 16,
                           "\(name): expected a 16-bit single-channel depth PNG, got \(info.channels) channel(s) of \(info.bit_depth) bits")
         let w = Int(info.width), h = Int(info.height)
-        try requireFormat(w > 0 && h > 0 && w * h <= maxPixels, "\(name): size \(w)×\(h) is out of range")
-        var values = [UInt16](repeating: 0, count: w * h)
+        try requireFormat(w > 0 && h > 0, "\(name): size \(w)×\(h) is out of range")
+        let pixels = try CheckedSize.product(w, h, cap: maxPixels, "\(name): image of \(w)×\(h) pixels")
+        var values = try Memory.array(repeating: UInt16(0), count: pixels, what: "\(name): \(w)×\(h) depth image")
         let rc = bytes.withUnsafeBufferPointer { b in
             values.withUnsafeMutableBytes { out in
                 ov3d_png_decode(b.baseAddress, b.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self), out.count,

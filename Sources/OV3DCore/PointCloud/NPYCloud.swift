@@ -2,11 +2,15 @@
 /// x y z; with C >= 6 columns 3-5 are r g b (0-255, as votenet's ScanNet `*_vert.npy`).
 /// Writing produces float32 (N, 3) or (N, 6) arrays.
 public enum NPYCloud {
+    /// Most columns a cloud array may have (x y z r g b and extra attributes).
+    static let maxColumns = 4096
+
     public static func decode(_ b: UnsafeRawBufferPointer) throws -> LoadedCloud {
         let t = try NPY.decode(bytes: b)
         try requireFormat(t.rank == 2 && t.shape[1] >= 3, "npy: expected shape (N, >=3), got \(t.shape)")
         let n = t.shape[0], cols = t.shape[1]
         try requireFormat(n <= Int(Int32.max), "npy: \(n) points is too many")
+        try requireFormat(cols <= maxColumns, "npy: \(cols) columns per point (at most \(maxColumns) are read as a cloud)")
         let v = t.floats()
         try requireFormat(v.count == n * cols, "npy: dtype \(t.dtype.rawValue) cannot be read as numbers")
         var c = PointCloud()

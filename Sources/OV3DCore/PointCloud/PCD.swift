@@ -71,8 +71,7 @@ public enum PCD {
         if width < 0 && points >= 0 { width = points }
         if height < 0 { height = 1 }
         try requireFormat(width >= 0, "pcd: no WIDTH")
-        let (n, o) = width.multipliedReportingOverflow(by: height)
-        try requireFormat(!o && n <= Int(Int32.max), "pcd: WIDTH × HEIGHT is absurd")
+        let n = try CheckedSize.product(width, height, cap: Int(Int32.max), "pcd: WIDTH × HEIGHT")
         try requireFormat(points < 0 || points == n, "pcd: POINTS \(points) != WIDTH × HEIGHT \(n)")
         var fields: [Field] = []
         var step = 0
@@ -101,10 +100,17 @@ public enum PCD {
         switch data! {
         case .ascii: try requireFormat(n <= cur.remaining / 2 + 1, "pcd: \(n) points declared but the file is too short")
         case .binary:
-            let (need, o2) = n.multipliedReportingOverflow(by: step)
-            try requireFormat(!o2, "pcd: data size overflows")
-            try cur.need(need)
-        case .compressed: try requireFormat(n <= (1 << 28), "pcd: \(n) points is too many for binary_compressed")
+            try cur.need(try CheckedSize.product(n, step, "pcd: binary data of \(n) points × \(step) bytes"))
+        case .compressed:
+            // The 8-byte size header first: the declared sizes must agree with the points and
+            // fit the compressed bytes present (LZF expands at most ~88×) before anything is allocated.
+            try cur.need(8)
+            let csize = Int(b.loadUnaligned(fromByteOffset: cur.offset, as: UInt32.self).littleEndian)
+            let usize = Int(b.loadUnaligned(fromByteOffset: cur.offset + 4, as: UInt32.self).littleEndian)
+            let need = try CheckedSize.product(n, step, "pcd: binary_compressed data of \(n) points × \(step) bytes")
+            try requireFormat(usize == need, "pcd: binary_compressed holds \(usize) bytes, expected \(need) for \(n) points of \(step) bytes")
+            try requireFormat(csize <= cur.remaining - 8, "pcd: binary_compressed declares \(csize) compressed bytes, \(cur.remaining - 8) present")
+            try requireFormat(usize <= 96 * csize + 64, "pcd: binary_compressed declares \(usize) bytes from \(csize) compressed")
         }
         cloud.positions = [Float](repeating: 0, count: 3 * n)
         if fc != nil { cloud.colors = [UInt8](repeating: 0, count: 3 * n) }
@@ -154,12 +160,7 @@ public enum PCD {
             let csize = Int(b.loadUnaligned(fromByteOffset: cur.offset, as: UInt32.self).littleEndian)
             let usize = Int(b.loadUnaligned(fromByteOffset: cur.offset + 4, as: UInt32.self).littleEndian)
             try cur.skip(8)
-            let (need, o2) = n.multipliedReportingOverflow(by: step)
-            try requireFormat(!o2 && usize == need, "pcd: binary_compressed holds \(usize) bytes, expected \(need)")
-            try cur.need(csize)
-            // LZF expands at most ~88x (a 3-byte back reference yields 264 bytes): a larger
-            // declared size is a lie, refused before allocating.
-            try requireFormat(usize <= 96 * csize + 64, "pcd: binary_compressed declares \(usize) bytes from \(csize) compressed")
+            try cur.need(csize)  // (sizes checked above, before allocating)
             let raw = try LZF.decompress(UnsafeRawBufferPointer(rebasing: b[cur.offset..<(cur.offset + csize)]), outputSize: usize)
             raw.withUnsafeBytes { r in
                 // Structure of arrays: each field's values for all points, one field after the other.

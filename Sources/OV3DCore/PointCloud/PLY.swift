@@ -123,9 +123,8 @@ public enum PLY {
         }
         var total = 0
         for e in elements {
-            let (m, o) = e.count.multipliedReportingOverflow(by: minRecordBytes(e))
-            try requireFormat(!o, "ply: element '\(e.name)' count \(e.count) is absurd")
-            total += m
+            let m = try CheckedSize.product(e.count, minRecordBytes(e), "ply: element '\(e.name)' of \(e.count) records")
+            total = try CheckedSize.sum(total, m, "ply: elements' bytes")
             try requireFormat(total <= cur.remaining + (enc == .ascii ? e.count : 0),
                               "ply: element '\(e.name)' declares \(e.count) records but the file is too short")
         }
@@ -167,8 +166,7 @@ public enum PLY {
             // Binary fast paths: fixed-size records (vertices), and triangle lists of 32-bit indices.
             if enc != .ascii && e.properties.allSatisfy({ $0.listCount == nil }) {
                 let rec = e.properties.reduce(0) { $0 + $1.type.size }
-                let (tot, o) = e.count.multipliedReportingOverflow(by: rec)
-                try requireFormat(!o, "ply: element '\(e.name)' is too large")
+                let tot = try CheckedSize.product(e.count, rec, "ply: element '\(e.name)' of \(e.count) records")
                 try cur.need(tot)
                 if isVertex {
                     var offsets: [Int] = [], acc = 0

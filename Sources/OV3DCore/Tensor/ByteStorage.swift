@@ -22,17 +22,18 @@ public final class ByteStorage: @unchecked Sendable {
         self.init(copying: bytes.withUnsafeBytes { $0 })
     }
 
-    /// Allocates `count` zeroed bytes and lets `fill` write them once.
-    public init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+    /// Allocates `count` zeroed bytes (through `Memory.allocate`: a failure is outOfMemory
+    /// naming `what`, never a trap) and lets `fill` write them once.
+    public init(count: Int, what: String = "a buffer", fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        let p = try Memory.allocate(bytes: max(count, 1), what: what)
         p.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
         do { try fill(UnsafeMutableRawBufferPointer(start: p, count: count)) } catch {
-            p.deallocate()
+            Memory.deallocate(p)
             throw error
         }
         base = UnsafeRawPointer(p)
         self.count = count
-        release = { p.deallocate() }
+        release = { Memory.deallocate(p) }
     }
 
     /// Wraps memory owned elsewhere; `release` is called once when the storage dies.

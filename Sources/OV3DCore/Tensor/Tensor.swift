@@ -13,7 +13,7 @@ public struct Tensor: Sendable {
     /// Wraps existing storage. Throws if the shape is invalid or the bytes do not fit.
     public init(dtype: DType, shape: [Int], storage: ByteStorage, byteOffset: Int = 0) throws {
         let n = try Tensor.elementCount(shape)
-        let (bytes, o) = n.multipliedReportingOverflow(by: dtype.size)
+        let (bytes, o) = n.multipliedReportingOverflow(by: dtype.size)  // n ≤ CheckedSize.cap: no overflow
         try require(!o && byteOffset >= 0 && byteOffset <= storage.count && bytes <= storage.count - byteOffset,
                     "tensor of shape \(shape) (\(dtype.rawValue)) does not fit its storage of \(storage.count) bytes at offset \(byteOffset)")
         self.dtype = dtype
@@ -43,14 +43,9 @@ public struct Tensor: Sendable {
 
     /// Product of the dimensions, checked for negative sizes and overflow.
     public static func elementCount(_ shape: [Int]) throws -> Int {
-        var n = 1
-        for d in shape {
-            try require(d >= 0, "negative dimension in shape \(shape)")
-            let (m, o) = n.multipliedReportingOverflow(by: d)
-            try require(!o && m <= (1 << 40), "shape \(shape) is too large")
-            n = m
+        do { return try CheckedSize.product(shape, "shape \(shape)") } catch let e as OV3DError {
+            throw OV3DError.invalidArgument(e.message)
         }
-        return n
     }
 
     public var count: Int { shape.reduce(1, *) }
