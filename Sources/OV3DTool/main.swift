@@ -22,6 +22,7 @@ struct OV3DCommand: ParsableCommand {
             FuseCommand.self,
             EvalCommand.self,
             TrainCommand.self,
+            ProbeCommand.self,
         ])
 }
 
