@@ -18,8 +18,8 @@ struct TrainCommand: ParsableCommand {
         threads, out, export_pth, export_pth_prefix, save_state, save_every, resume; recipe {type cua_o3d|\
         sas_stage1|sas_stage2, epochs, loop, uncertainty, fixed_weights, sigma_*, superpoints, max_rows, text, \
         ema_momentum, ema_half, eval {...}} (docs/recipes.md). Relative paths resolve against the config's \
-        folder. Progress goes to stderr; --json prints one JSON object per step on stdout, then one \
-        {"done": true, ...} summary object.
+        folder. Progress goes to stderr; --json prints one JSON object per step on stdout; --summary FILE \
+        writes one JSON object at the end (steps, seconds, peak_rss_bytes; recipes: best_miou, best_epoch, sigma).
         """)
 
     @Option(help: "The run description (JSON).")
@@ -28,6 +28,8 @@ struct TrainCommand: ParsableCommand {
     var json = false
     @Flag(help: "No progress bar on stderr.")
     var quiet = false
+    @Option(help: "Write a JSON summary of the run (steps, seconds, peak RSS, best mIoU, σ) to this file.")
+    var summary: String?
 
     func run() throws {
         do { try execute() } catch let e as OV3DError {
@@ -98,14 +100,16 @@ struct TrainCommand: ParsableCommand {
         err.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 
-    /// The closing line on stderr and, with --json, the summary object (steps, wall time, peak RSS).
+    /// The closing line on stderr and the --summary file (steps, wall time, peak RSS).
     func finish(_ cfg: TrainingConfig, first: Int, start: Date, extra: [(String, JSON)]) {
         let seconds = Date().timeIntervalSince(start)
         let peak = Self.peakRSSBytes()
-        if json {
+        if let summary {
             let o = JSON.object([("done", .bool(true)), ("steps", .number(Double(cfg.steps - first))), ("seconds", .number(seconds)),
                                  ("peak_rss_bytes", .number(Double(peak)))] + extra)
-            FileHandle.standardOutput.write(Data((o.description + "\n").utf8))
+            do { try FileIO.write(summary, text: o.description + "\n") } catch {
+                FileHandle.standardError.write(Data("ov3d train: --summary: \(error)\n".utf8))
+            }
         }
         guard !quiet else { return }
         let err = FileHandle.standardError

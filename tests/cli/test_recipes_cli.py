@@ -141,12 +141,11 @@ def read_safetensors(path):
 def test_cua_o3d_three_heads_sigma_eval_best(data):
     cfg = config(data, {"type": "cua_o3d", "sigma_out": "awl.safetensors", "sigma_pth": "awl.pth.tar",
                         "sigma_log": "sigma.jsonl", "eval": EVAL}, losses=CUA_LOSSES, epochs=3)
-    code, out, err = run("train", "--config", cfg, "--json")
+    code, out, err = run("train", "--config", cfg, "--json", "--summary", data / "summary.json")
     assert code == 0, err
-    recs = steps(out)
-    done = recs[-1]
-    assert done["done"] and done["recipe"] == "cua_o3d" and done["peak_rss_bytes"] > 0
-    st = recs[:-1]
+    st = steps(out)
+    done = json.loads((data / "summary.json").read_text())
+    assert done["done"] and done["recipe"] == "cua_o3d" and done["peak_rss_bytes"] > 0 and done["steps"] == 9
     assert len(st) == 3 * 3  # 3 epochs × (3 scenes × loop 2 / batch 2)
     assert all(set(r["losses"]) == set(DIMS) and set(r["sigma"]) == set(DIMS) for r in st)
     evals = [r for r in st if "eval" in r]
@@ -183,7 +182,7 @@ def test_cua_o3d_fixed_weights_and_determinism(data):
     code, out2, err = run("train", "--config", cfg, "--json")
     assert code == 0, err
     assert (data / "out.safetensors").read_bytes() == w1, "same seed and threads: same weights"
-    s1, s2 = steps(out1)[:-1], steps(out2)[:-1]
+    s1, s2 = steps(out1), steps(out2)
     assert [r["total"] for r in s1] == [r["total"] for r in s2]
     # Fixed equal weights: total = Σ losses, σ stays at its initial value.
     for r in s1:
@@ -216,7 +215,7 @@ def test_sas_stage1_then_stage2(data):
                 losses={"final": {"type": "cosine"}}, out="stage1.safetensors")
     code, out, err = run("train", "--config", c1, "--json")
     assert code == 0, err
-    st = steps(out)[:-1]
+    st = steps(out)
     assert len(st) == 6 and all(r["losses"]["final"] > 0 for r in st)
     # Stage 1's loss = point loss (vs superpoint-mean targets) + superpoint loss: in [0, 4].
     assert all(0 < r["total"] <= 4 for r in st)
@@ -225,7 +224,7 @@ def test_sas_stage1_then_stage2(data):
                 extra=lambda c: c["model"].update({"init": "stage1.safetensors"}))
     code, out, err = run("train", "--config", c2, "--json")
     assert code == 0, err
-    st2 = steps(out)[:-1]
+    st2 = steps(out)
     assert len(st2) == 6 and all(np.isfinite(r["total"]) and r["total"] > 0 for r in st2)
     a, _ = read_safetensors(data / "stage1.safetensors")
     b, _ = read_safetensors(data / "stage2.safetensors")

@@ -152,6 +152,7 @@ public struct TrainingConfig: Sendable {
                     }
                 }
                 aug.translate = try ao.int("translate", 0 ... 100_000) ?? 100
+                aug.elastic = try ao.bool("elastic") ?? false
                 ao.finish()
                 augmentation = aug
             }
