@@ -24,6 +24,7 @@ struct OV3DCommand: ParsableCommand {
             SynthCommand.self,
             TrainCommand.self,
             ProbeCommand.self,
+            AgglomerateCommand.self,
         ])
 }
 
