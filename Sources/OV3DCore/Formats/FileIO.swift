@@ -92,7 +92,7 @@ public enum FileIO {
     }
 
     final class Stage { var files: [(tmp: String, path: String)] = [] }
-    nonisolated(unsafe) private static let stageKey: pthread_key_t = {
+    private static let stageKey: pthread_key_t = {
         var k = pthread_key_t()
         pthread_key_create(&k, nil)
         return k
