@@ -23,6 +23,7 @@ struct TrainCommand: ParsableCommand {
     var json = false
     @Flag(help: "No progress bar on stderr.")
     var quiet = false
+    @OptionGroup var memory: MemoryOption
 
     func run() throws {
         do { try execute() } catch let e as OV3DError {
@@ -35,6 +36,7 @@ struct TrainCommand: ParsableCommand {
         let cfg = try TrainingConfig.load(path: config)
         for w in cfg.warnings { FileHandle.standardError.write(Data("ov3d train: warning: \(w)\n".utf8)) }
         let run = try TrainingRun(config: cfg)
+        try run.limitMemory(memory.limit)
         let first = run.trainer.step
         let start = Date()
         let err = FileHandle.standardError
