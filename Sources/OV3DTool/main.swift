@@ -21,6 +21,7 @@ struct OV3DCommand: ParsableCommand {
             SuperpointsCommand.self,
             FuseCommand.self,
             EvalCommand.self,
+            SynthCommand.self,
             TrainCommand.self,
         ])
 }

@@ -1,4 +1,4 @@
-/// Training-time augmentation, per scene and step, drawn from the trainer's `TrainingRNG`
+/// Training-time augmentation, per scene and step, drawn from the trainer's `SplitMix64`
 /// (so it is seeded and resumes exactly). OpenScene's distillation augments the same way in
 /// kind (rotation, scale, flips, an integer translation `floor(rand(3)·100)`); the random
 /// streams differ.
@@ -18,7 +18,7 @@ public struct TrainingAugmentation: Sendable, Equatable {
     public init() {}
 
     /// Augments the N×3 voxel coordinates of a voxel scene in place.
-    public func apply(voxels c: inout [Int32], rng: inout TrainingRNG) {
+    public func apply(voxels c: inout [Int32], rng: inout SplitMix64) {
         let n = c.count / 3
         let fx = flip && rng.next() & 1 == 1, fy = flip && rng.next() & 1 == 1
         let quarter = rotate ? rng.below(4) : 0
@@ -41,7 +41,7 @@ public struct TrainingAugmentation: Sendable, Equatable {
 
     /// Voxelises the P×3 `points` of a point scene with flips, rotation and scale; then
     /// translates the voxel coordinates.
-    public func voxelize(points: [Float], voxelSize: Double, rng: inout TrainingRNG) throws -> Voxelizer.Result {
+    public func voxelize(points: [Float], voxelSize: Double, rng: inout SplitMix64) throws -> Voxelizer.Result {
         var p = points
         let fx = flip && rng.next() & 1 == 1, fy = flip && rng.next() & 1 == 1
         if fx || fy {
@@ -65,7 +65,7 @@ public struct TrainingAugmentation: Sendable, Equatable {
         return r
     }
 
-    private func translation(_ rng: inout TrainingRNG) -> (Int32, Int32, Int32) {
+    private func translation(_ rng: inout SplitMix64) -> (Int32, Int32, Int32) {
         guard translate > 0 else { return (0, 0, 0) }
         return (Int32(rng.below(translate)), Int32(rng.below(translate)), Int32(rng.below(translate)))
     }

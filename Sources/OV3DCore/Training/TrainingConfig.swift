@@ -250,7 +250,10 @@ public struct TrainingConfig: Sendable {
             losses: losses, optimizer: oc, paramGroups: groups, schedule: schedule, clipGradNorm: clip,
             steps: steps, seed: UInt64(seed), threads: threads,
             out: try root.string("out").map(path), exportPth: try root.string("export_pth").map(path),
-            exportPrefix: try root.string("export_pth_prefix") ?? "",
+            exportPrefix: try root.value("export_pth_prefix").map {
+                guard let s = $0.stringValue else { throw OV3DError.invalidArgument("export_pth_prefix must be a string") }
+                return s
+            } ?? "",
             saveState: try root.string("save_state").map(path), saveEvery: try root.int("save_every", 0 ... Int(Int32.max)) ?? 0,
             resume: try root.string("resume").map(path), warnings: [])
         root.finish()
