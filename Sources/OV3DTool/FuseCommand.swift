@@ -31,6 +31,7 @@ struct FuseCommand: ParsableCommand {
     var visibilityThreshold: Double = 0.25
     @Option(name: .customLong("cut-bound"), help: "Border pixels ignored (default 10).")
     var cutBound: Int = 10
+    @OptionGroup var memory: MemoryOption
 
     func run() throws {
         do {
@@ -44,7 +45,8 @@ struct FuseCommand: ParsableCommand {
             if let bad = xyz.firstIndex(where: { !$0.isFinite }) {
                 throw OV3DError.invalidArgument("\(points): point \(bad / 3) has a non-finite coordinate")
             }
-            let params = FusionParams(visibilityThreshold: visibilityThreshold, cutBound: cutBound)
+            var params = FusionParams(visibilityThreshold: visibilityThreshold, cutBound: cutBound)
+            params.memoryLimit = memory.limit
             let r = try MultiViewFusion.fuse(positions: xyz, manifestPath: frames, params: params)
             let mask = r.mask
             try FileIO.staged {  // both outputs or neither
@@ -54,8 +56,9 @@ struct FuseCommand: ParsableCommand {
             let seen = mask.reduce(0) { $0 + Int($1) }
             FileHandle.standardError.write("ov3d fuse: \(n) points, \(r.featureDim) channels, \(seen) seen by at least one view\n".data(using: .utf8)!)
         } catch let e as OV3DError {
+            // The tool's error contract (docs/robustness.md): exit status = -ov3d_status.
             FileHandle.standardError.write("ov3d fuse: \(e.message)\n".data(using: .utf8)!)
-            throw ExitCode(e.status == .invalidArgument ? 2 : 1)
+            throw ExitCode(Int32(-e.status.rawValue))
         }
     }
 }
