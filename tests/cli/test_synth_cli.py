@@ -110,7 +110,8 @@ def test_stats_and_layout(scene):
 
 def test_frames_follow_scannet_conventions(scene):
     """Depth (16-bit mm) back-projected with the written intrinsics and camera-to-world pose lands
-    on the written surface points (the sampler's spacing plus the sensor noise)."""
+    on the written surface points: within the sampler's spacing (the tiny preset samples 500
+    points per m², so the nearest sample of a surface point is ~2 cm away) plus the sensor noise."""
     from scipy.spatial import cKDTree
     out, _ = scene
     pts = np.load(out / "points.npy").astype(np.float64)
@@ -128,8 +129,8 @@ def test_frames_follow_scannet_conventions(scene):
         cam = np.stack([(u - k[0, 2]) / k[0, 0] * z, (v - k[1, 2]) / k[1, 1] * z, z], 1)
         world = cam @ r.T + pose[:3, 3]
         dist, _ = tree.query(world[::7])
-        assert np.median(dist) < 0.02, np.median(dist)
-        assert np.quantile(dist, 0.95) < 0.05, np.quantile(dist, 0.95)
+        assert np.median(dist) < 0.03, np.median(dist)
+        assert np.quantile(dist, 0.95) < 0.06, np.quantile(dist, 0.95)
         # the inverse (world-to-camera) reading of the pose is far off: the convention is pinned
         wrong = (cam - pose[:3, 3]) @ r
         assert np.median(tree.query(wrong[::7])[0]) > 0.1
