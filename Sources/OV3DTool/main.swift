@@ -23,6 +23,8 @@ struct OV3DCommand: ParsableCommand {
             EvalCommand.self,
             SynthCommand.self,
             TrainCommand.self,
+            ProbeCommand.self,
+            AgglomerateCommand.self,
         ])
 }
 

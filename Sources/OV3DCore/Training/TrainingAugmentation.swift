@@ -14,6 +14,10 @@ public struct TrainingAugmentation: Sendable, Equatable {
     public var scale: ClosedRange<Double>? = 0.9 ... 1.1
     /// Per-axis integer translation drawn from 0 ..< translate (0: none).
     public var translate = 100
+    /// Point scenes only: OpenScene's elastic distortion in metres before everything else
+    /// (`ElasticDistortion`, released `((0.2, 0.4), (0.8, 1.6))`, p 0.95). Off by default: the
+    /// released distillation loader computes it and then voxelises the undistorted points.
+    public var elastic = false
 
     public init() {}
 
@@ -43,6 +47,14 @@ public struct TrainingAugmentation: Sendable, Equatable {
     /// translates the voxel coordinates.
     public func voxelize(points: [Float], voxelSize: Double, rng: inout SplitMix64) throws -> Voxelizer.Result {
         var p = points
+        if elastic {
+            var r = SplitMix64(seed: rng.next())
+            if Double(r.next() >> 11) * 0x1p-53 < 0.95 {
+                for e in ElasticDistortion.releasedParameters {
+                    p = try ElasticDistortion.apply(p, granularity: e.granularity, magnitude: e.magnitude, rng: &r)
+                }
+            }
+        }
         let fx = flip && rng.next() & 1 == 1, fy = flip && rng.next() & 1 == 1
         if fx || fy {
             for i in stride(from: 0, to: p.count, by: 3) {
