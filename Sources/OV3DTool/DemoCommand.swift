@@ -17,14 +17,17 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Random seed of the generated room.") var seed: UInt64 = 1
     @Option(help: "Number of RGB-D frames to render.") var frames = 24
     @Option(help: "Threads (0 = all cores).") var threads = 0
+    @OptionGroup var memory: MemoryOption
     @Option(help: "Word to build a similarity heat-map for.") var query = "chair"
     @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
-    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network; default: a randomly initialised MinkUNet18A (timing only).")
+    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network (`make demo` passes the one ov3d trains, examples/train/demo.json); default: a randomly initialised MinkUNet18A (timing only).")
     var checkpoint: String?
     @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy); default: ../shared/data/clip/text_embeddings if present.")
     var embeddings: String?
 
-    func run() throws {
+    func run() throws { try failing("demo") { try execute() } }
+
+    func execute() throws {
         let t0 = Date()
         func elapsed() -> String { String(format: "%6.2f s", Date().timeIntervalSince(t0)) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -53,8 +56,9 @@ struct DemoCommand: ParsableCommand {
         // 4. Multi-view fusion of each teacher onto the points (online sessions, frame by frame).
         var fused: [FusionResult] = []
         for teacher in teachers {
-            let session = try FusionSession(positions: cloud.positions, featureDim: vocab.vocabulary.dimension,
-                                            params: FusionParams(visibilityThreshold: 0.1, cutBound: 2, depthScale: 1000, threads: threads))
+            var fp = FusionParams(visibilityThreshold: 0.1, cutBound: 2, depthScale: 1000, threads: threads)
+            fp.memoryLimit = memory.limit
+            let session = try FusionSession(positions: cloud.positions, featureDim: vocab.vocabulary.dimension, params: fp)
             for (i, f) in rendered.enumerated() {
                 let map = teacher.featureMap(for: f, vocabulary: vocab.vocabulary, outWidth: 160, outHeight: 120, frameIndex: i)
                 let frame = try FusionFrame(
@@ -114,7 +118,7 @@ struct DemoCommand: ParsableCommand {
         var spParams = PCLSegmentation.VCCSParams()
         spParams.voxelResolution = 0.03
         spParams.seedResolution = seedResolution
-        let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams))
+        let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams), memoryLimit: memory.limit)
         print("[\(elapsed())] superpoints: \(superpoints.count) supervoxels (PCL VCCS, seed \(seedResolution) m)")
         do {
             let (labels, scores) = try vocab.vocabulary.classify(features: capability, threads: threads)
@@ -140,16 +144,34 @@ struct DemoCommand: ParsableCommand {
             net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
             netSource = "random weights"
         }
+        // The voxel size the checkpoint was trained at (ov3d writes it into the metadata), else 2 cm.
+        let netVoxel = try checkpoint.flatMap { try ModelMetadata(stateDict: try MinkUNet.readStateDict(path: $0)).voxelSize } ?? 0.02
+        var allPointsRow: (String, SegmentationMetrics)? = nil
         let tNet = Date()
-        let result3D = try net.run(points: cloud.positions, voxelSize: 0.02, threads: threads, workspace: Workspace())
+        let result3D = try net.run(points: cloud.positions, voxelSize: netVoxel, threads: threads, workspace: memory.workspace())
         let ms = Date().timeIntervalSince(tNet) * 1000
         print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
         if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {
             let f3d = try result3D.pointFeatures(head: 0, normalized: true, threads: threads)
             try evaluate("3D distilled (\(net.spec.variantName))", f3d)
+            // OpenScene's 2D-3D ensemble: per point the 3D or the capability-fused 2D feature,
+            // whichever scores its best class higher (points without a 2D feature take the 3D one).
+            let ens = try FeatureEnsemble.labels(mode: .ensemble(.maxScore), features3D: f3d, features2D: capability,
+                                                 mask2D: seenMask, vocabulary: vocab.vocabulary, threads: threads)
+            let m = try SegmentationMetrics.evaluate(predictions: ens, groundTruth: groundTruth, classes: classes, ignore: 255)
+            rows.append(("2D-3D ensemble", m, ens, try vocab.vocabulary.classify(features: f3d, threads: threads).scores))
+            // The 3D network labels the points no camera saw too (scored here on every labelled point).
+            let all3D = try vocab.vocabulary.classify(features: f3d, threads: threads).labels
+            let mAll = try SegmentationMetrics.evaluate(predictions: all3D, groundTruth: cloud.labels, classes: classes, ignore: 255)
+            allPointsRow = ("3D distilled, every labelled point", mAll)
         }
         print("\n  method                                  mIoU    mAcc")
         for (name, m, _, _) in rows {
+            print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
+            report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
+        }
+
+        if let (name, m) = allPointsRow {
             print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
             report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
         }
@@ -191,7 +213,7 @@ struct DemoVocabulary {
     var source: String
 
     static func load(classNames: [String], folder: String?, seed: UInt64) throws -> DemoVocabulary {
-        let candidates = [folder, "../shared/data/clip/text_embeddings"].compactMap { $0 }
+        let candidates = [folder, "data/clip", "../shared/data/clip/text_embeddings"].compactMap { $0 }
         for dir in candidates {
             let path = dir + "/clip_scannet_labels_512.npy"
             guard FileIO.exists(path) else { continue }
