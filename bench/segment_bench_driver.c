@@ -5,6 +5,7 @@
  *   segment_bench_driver MODE CHECKPOINT POINTS.f32 N EMB.f32 K D VOXEL THREADS REPEATS
  *   MODE: segment | network.  POINTS.f32: N x 3 raw float32; EMB.f32: K x D raw float32.
  */
+#define _POSIX_C_SOURCE 199309L   /* clock_gettime under -std=c99 */
 #include <ov3d.h>
 
 #include <stdio.h>
