@@ -10,29 +10,20 @@ import Testing
 /// message names the problem — never a PCL assert (abort). `tests/cli/test_superpoints_geometry_cli.py`
 /// runs the same families through `ov3d superpoints`.
 @Suite struct SuperpointsGeometryTests {
-    /// A deterministic generator (no Foundation randomness: the same clouds on every machine).
-    struct LCG {
-        var s: UInt64
-        mutating func next() -> Float {
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return Float(s >> 40) / Float(1 << 24)
-        }
-    }
-
     static func cloud(_ name: String) -> [Float] {
-        var r = LCG(s: 7)
+        var r = SplitMix64(seed: 7)   // deterministic: the same clouds on every machine
         switch name {
         case "one": return [1, 2, 3]
         case "two": return [0, 0, 0, 1, 1, 1]
         case "identical": return (0..<200).flatMap { _ in [Float(0.5), 0.5, 0.5] }
         case "colinear": return (0..<300).flatMap { i -> [Float] in let t = Float(i) / 60; return [t, 2 * t, 3 * t + 1] }
-        case "z0plane": return (0..<2000).flatMap { _ in [3 * r.next(), 3 * r.next(), 0] }
-        case "x0plane": return (0..<2000).flatMap { _ in [0, 3 * r.next(), 0.1 + 3 * r.next()] }
-        case "cube": return (0..<500).flatMap { _ in [r.next(), r.next(), 0.1 + r.next()] }
-        case "scaled1e25": return (0..<500).flatMap { _ in [1e25 * r.next(), 1e25 * r.next(), 1e25 * r.next()] }
-        case "scaled1e30": return (0..<500).flatMap { _ in [1e30 * r.next(), 1e30 * r.next(), 1e30 * r.next()] }
-        case "offset1e25": return (0..<500).flatMap { _ in [1e25 + r.next(), 1e25 + r.next(), 1e25 + r.next()] }
-        case "outlier1e30": return (0..<500).flatMap { _ in [r.next(), r.next(), 0.1 + r.next()] } + [1e30, 1e30, 1e30]
+        case "z0plane": return (0..<2000).flatMap { _ in [3 * r.uniform(0...1), 3 * r.uniform(0...1), 0] }
+        case "x0plane": return (0..<2000).flatMap { _ in [0, 3 * r.uniform(0...1), 0.1 + 3 * r.uniform(0...1)] }
+        case "cube": return (0..<500).flatMap { _ in [r.uniform(0...1), r.uniform(0...1), 0.1 + r.uniform(0...1)] }
+        case "scaled1e25": return (0..<500).flatMap { _ in [1e25 * r.uniform(0...1), 1e25 * r.uniform(0...1), 1e25 * r.uniform(0...1)] }
+        case "scaled1e30": return (0..<500).flatMap { _ in [1e30 * r.uniform(0...1), 1e30 * r.uniform(0...1), 1e30 * r.uniform(0...1)] }
+        case "offset1e25": return (0..<500).flatMap { _ in [1e25 + r.uniform(0...1), 1e25 + r.uniform(0...1), 1e25 + r.uniform(0...1)] }
+        case "outlier1e30": return (0..<500).flatMap { _ in [r.uniform(0...1), r.uniform(0...1), 0.1 + r.uniform(0...1)] } + [1e30, 1e30, 1e30]
         default: fatalError(name)
         }
     }

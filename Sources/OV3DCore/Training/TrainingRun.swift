@@ -59,6 +59,12 @@ public final class TrainingRun {
         var meta = ModelMetadata()
         meta.architecture = config.model.architecture
         meta.heads = network.heads.map { ModelMetadata.Head(name: $0.name, dim: $0.dim) }
+        // The voxel size the model was trained at, when every scene has the same one (readers of
+        // the checkpoint — `ov3d segment`, `ov3d probe`, the demo — default to it).
+        let sizes = Set(config.scenes.compactMap { s -> Double? in if case .points(_, let v) = s.geometry { return v } else { return nil } })
+        if sizes.count == 1, config.scenes.allSatisfy({ if case .points = $0.geometry { return true } else { return false } }) {
+            meta.voxelSize = sizes.first
+        }
         meta.apply(to: &sd)
         return sd
     }
