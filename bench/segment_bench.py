@@ -86,12 +86,13 @@ names = [str(i) for i in range(len(emb))]
 model = ov3d.Model(w)
 s = ov3d.Session(model, voxel_size=voxel, n_threads=1)
 voc = ov3d.Vocabulary.from_embeddings(emb, names=names)
-ms = []
+ms, lib_ms, net_ms = [], [], []
 for r in range(runs + 1):
     t0 = time.perf_counter()
     if mode == "segment":
         res = ov3d.segment(xyz, model, voc, session=s)
         labels, scores = res.labels, res.scores
+        lib_ms.append(res.info["total_ms"]); net_ms.append(res.info["network_ms"])
     else:   # the peer: per-point features + numpy
         with s.run(xyz, head=0) as out:
             f = out.features(0)
@@ -103,7 +104,8 @@ for r in range(runs + 1):
         del f, sc
     ms.append((time.perf_counter() - t0) * 1000)
 np.save(sys.argv[8], labels)
-print(json.dumps({"ms": ms, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"ms": ms, "library_total_ms": lib_ms, "network_ms": net_ms,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 '''
 
 
@@ -144,7 +146,7 @@ def main():
                            d / "emb.npy", str(voxel), str(args.runs), d / "py_labels.npy"], env)
             peer = run_json([sys.executable, d / "child.py", str(ROOT / "bindings" / "python"), "peer", w, d / f"{name}.npy",
                              d / "emb.npy", str(voxel), "0", d / "peer_labels.npy"], env)
-            cli_seg, cli_wall, cli_rss = [], [], []
+            cli_seg, cli_net, cli_wall, cli_rss = [], [], [], []
             for r in range(args.runs):
                 before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                 t0 = time.perf_counter()
@@ -155,7 +157,8 @@ def main():
                 cli_wall.append((time.perf_counter() - t0) * 1000)
                 if p.returncode != 0:
                     sys.exit(f"segment_bench: ov3d segment failed: {p.stderr}")
-                cli_seg.append(json.loads(p.stdout)["timings_ms"]["segment"])
+                tm = json.loads(p.stdout)["timings_ms"]
+                cli_seg.append(tm["segment"]); cli_net.append(tm["network"])
                 cli_rss.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)   # max over children so far
             # All surfaces give the same labels; the peer's agree except near ties.
             same = bool(np.array_equal(np.load(d / "py_labels.npy"), np.load(d / "cli_labels.npy")))
@@ -171,9 +174,21 @@ def main():
                                 "cli_max": max(cli_rss), "peer_python_per_point": peer["peak_rss_mb"]},
                 "labels_identical_python_cli": same, "peer_label_agreement": peer_agree,
             }
+            # Across processes (the bare network and each surface in its own process: sensitive to
+            # the load of a shared machine) ...
             r["overhead_beyond_network"] = r["c_segment_ms"] / r["network_ms"] - 1
             r["python_binding_overhead"] = r["python_segment_ms"] / r["c_segment_ms"] - 1
             r["cli_in_process_overhead"] = r["cli_segment_ms"] / r["c_segment_ms"] - 1
+            # ... and within each run (the same call's own network time / the library's own total:
+            # immune to load that drifts between processes). Medians over the timed runs.
+            per = lambda a, b: statistics.median([x / y - 1 for x, y in zip(a[1:], b[1:])] or [a[0] / b[0] - 1])  # noqa: E731
+            r["same_run"] = {
+                "c_overhead_beyond_network": per(c["ms"], c["network_ms"]),
+                "python_overhead_beyond_network": per(py["ms"], py["network_ms"]),
+                "python_binding_overhead": per(py["ms"], py["library_total_ms"]),
+                "c_call_overhead": per(c["ms"], c["library_total_ms"]),
+                "cli_overhead_beyond_network": statistics.median([x / y - 1 for x, y in zip(cli_seg, cli_net)]),
+            }
             r["peer_over_ov3d_python"] = r["peer_python_per_point_ms"] / r["python_segment_ms"]
             out["inputs"][name] = r
             print(json.dumps(r, indent=1), flush=True)
@@ -181,11 +196,14 @@ def main():
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     print("\n| input | points | voxels | network ms | C segment ms | overhead | Python ms | binding | CLI segment ms | CLI wall ms | peak RSS C / Py / CLI MB | peer (per point, Python) ms, MB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    sr = lambda r: " ".join(f"{k}={100 * v:+.1f}%" for k, v in r["same_run"].items())  # noqa: E731
     for name, r in out["inputs"].items():
         m = r["peak_rss_mb"]
         print(f"| {name} | {r['points']} | {r['voxels']} | {r['network_ms']:.0f} | {r['c_segment_ms']:.0f} | {100 * r['overhead_beyond_network']:+.1f}% "
               f"| {r['python_segment_ms']:.0f} | {100 * r['python_binding_overhead']:+.1f}% | {r['cli_segment_ms']:.0f} | {r['cli_wall_ms']:.0f} "
               f"| {m['c']:.0f} / {m['python']:.0f} / {m['cli_max']:.0f} | {r['peer_python_per_point_ms']:.0f}, {m['peer_python_per_point']:.0f} |")
+    for name, r in out["inputs"].items():
+        print(f"same run, {name}: {sr(r)}")
 
 
 if __name__ == "__main__":
