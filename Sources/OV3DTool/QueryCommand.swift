@@ -26,6 +26,7 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Write the heat-map as PLY.") var out: String?
     @Option(help: "Write a picture of the heat-map (PNG).") var png: String?
     @Flag(help: "Print a JSON summary on stdout.") var json = false
+    @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         try encoder.validate(embeddingsFile: embedding, flag: "--embedding")
@@ -61,7 +62,7 @@ struct QueryCommand: ParsableCommand {
         let result = try ProgressBar.run("query") { bar in
             try segmenter.segment(positions: loaded.cloud.positions, vocabulary: vocabulary,
                                   params: SegmentationParams(voxelSize: voxelSize, head: h, threads: n),
-                                  workspace: Workspace(), progress: bar.progress)
+                                  workspace: memory.workspace(), progress: bar.progress)
         }
         let tq = Date()
         let heat = try result.query(embedding: q, threads: n)

@@ -28,6 +28,7 @@ struct TrainCommand: ParsableCommand {
     var json = false
     @Flag(help: "No progress bar on stderr.")
     var quiet = false
+    @OptionGroup var memory: MemoryOption
     @Option(help: "Write a JSON summary of the run (steps, seconds, peak RSS, best mIoU, σ) to this file.")
     var summary: String?
 
@@ -46,6 +47,7 @@ struct TrainCommand: ParsableCommand {
         let cfg = try TrainingConfig.load(path: config)
         for w in cfg.warnings { FileHandle.standardError.write(Data("ov3d train: warning: \(w)\n".utf8)) }
         let run = try TrainingRun(config: cfg)
+        try run.limitMemory(memory.limit)
         let first = run.trainer.step
         let start = Date()
         try run.run { rec in
@@ -58,6 +60,7 @@ struct TrainCommand: ParsableCommand {
     func execute(_ r: RecipeRun) throws {
         let cfg = r.config
         for w in cfg.warnings { FileHandle.standardError.write(Data("ov3d train: warning: \(w)\n".utf8)) }
+        try r.run.limitMemory(memory.limit)
         let first = r.run.trainer.step
         let start = Date()
         var lastEval = ""

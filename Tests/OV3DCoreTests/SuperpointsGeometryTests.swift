@@ -1,3 +1,4 @@
+import CPCLBridge
 import CSupport
 import OV3DCAPI
 import Testing
@@ -131,5 +132,19 @@ import Testing
         p.graph_voxel = 1e30
         let big = Self.run(xyz, p)
         #expect(big.0 == 0 && big.2 == 1)
+    }
+
+    /// No C++ exception crosses the bridge (issue 17): a real std::bad_alloc, PCL's own exception
+    /// and a non-std throw inside the try/catch every PCL entry uses come back as statuses with
+    /// messages. (Under AddressSanitizer this needs ASAN_OPTIONS=allocator_may_return_null=1,
+    /// which `make test-asan` sets, so that the huge operator new throws instead of aborting.)
+    @Test func bridgeCatchesEveryException() {
+        for (kind, status, words) in [(Int32(0), Int32(-5), "out of memory"), (1, -7, "PCL error"), (2, -7, "unknown C++ exception")] {
+            var err = [CChar](repeating: 0, count: 256)
+            let st = ov3d_pcl_exception_selftest(kind, &err, err.count)
+            let message = err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            #expect(st == status, "kind \(kind): status \(st) (\(message))")
+            #expect(message.contains(words), "kind \(kind): \(message)")
+        }
     }
 }

@@ -32,10 +32,19 @@ public final class TrainingRun {
                                 augmentation: config.augmentation, inChannels: config.model.inChannels,
                                 lossHeads: lossHeads, seed: config.seed)
         network = net
+        try limitMemory(nil)
         if let r = config.resume {
             try TrainingState.restore(path: r, network: net, trainer: trainer, data: data)
             try require(trainer.step <= config.steps, "resume \(r): the state is at step \(trainer.step), past steps = \(config.steps)")
         }
+    }
+
+    /// Applies a memory limit (`--max-memory`; nil: `OV3D_MAX_MEMORY`, else none) to the training
+    /// network's work buffers (activations kept for backward, gradients, scratch): a step whose
+    /// buffers would exceed it fails with outOfMemory when it asks for them. Training has no
+    /// up-front projection of its peak (unlike inference, `MinkUNet.projectedPeak`).
+    public func limitMemory(_ explicit: Int?) throws {
+        try (network as? TrainableMinkUNet)?.workspace.limitWorkBuffers(explicit)
     }
 
     /// Runs the remaining steps (up to `config.steps`), calling `onStep` after each, then writes
