@@ -20,7 +20,7 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var memory: MemoryOption
     @Option(help: "Word to build a similarity heat-map for.") var query = "chair"
     @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
-    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network; default: a randomly initialised MinkUNet18A (timing only).")
+    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network (`make demo` passes the one ov3d trains, examples/train/demo.json); default: a randomly initialised MinkUNet18A (timing only).")
     var checkpoint: String?
     @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy); default: ../shared/data/clip/text_embeddings if present.")
     var embeddings: String?
@@ -141,20 +141,34 @@ struct DemoCommand: ParsableCommand {
             net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
             netSource = "random weights"
         }
-        if net.spec.heads.first?.dim == vocab.vocabulary.dimension {
-            // The library's one-call segmentation (`ov3d segment`): voxelise, network, score per voxel.
-            let r = try Segmenter(model: net).segment(positions: cloud.positions, vocabulary: vocab.vocabulary,
-                                                      params: SegmentationParams(voxelSize: 0.02, threads: threads), workspace: memory.workspace())
-            print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(r.voxelCount) voxels, network \(Int(r.timings.networkMs)) ms, segmentation \(Int(r.timings.totalMs)) ms")
-            if checkpoint != nil { try record("3D distilled (\(net.spec.variantName))", r.labels, r.scores) }
-        } else {
-            let tNet = Date()
-            let result3D = try net.run(points: cloud.positions, voxelSize: 0.02, threads: threads, workspace: memory.workspace())
-            let ms = Date().timeIntervalSince(tNet) * 1000
-            print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP (its \(net.spec.heads.first?.dim ?? 0)-d features do not match the \(vocab.vocabulary.dimension)-d vocabulary: not scored)")
+        // The voxel size the checkpoint was trained at (ov3d writes it into the metadata), else 2 cm.
+        let netVoxel = try checkpoint.flatMap { try ModelMetadata(stateDict: try MinkUNet.readStateDict(path: $0)).voxelSize } ?? 0.02
+        var allPointsRow: (String, SegmentationMetrics)? = nil
+        let tNet = Date()
+        let result3D = try net.run(points: cloud.positions, voxelSize: netVoxel, threads: threads, workspace: memory.workspace())
+        let ms = Date().timeIntervalSince(tNet) * 1000
+        print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
+        if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {
+            let f3d = try result3D.pointFeatures(head: 0, normalized: true, threads: threads)
+            try evaluate("3D distilled (\(net.spec.variantName))", f3d)
+            // OpenScene's 2D-3D ensemble: per point the 3D or the capability-fused 2D feature,
+            // whichever scores its best class higher (points without a 2D feature take the 3D one).
+            let ens = try FeatureEnsemble.labels(mode: .ensemble(.maxScore), features3D: f3d, features2D: capability,
+                                                 mask2D: seenMask, vocabulary: vocab.vocabulary, threads: threads)
+            let m = try SegmentationMetrics.evaluate(predictions: ens, groundTruth: groundTruth, classes: classes, ignore: 255)
+            rows.append(("2D-3D ensemble", m, ens, try vocab.vocabulary.classify(features: f3d, threads: threads).scores))
+            // The 3D network labels the points no camera saw too (scored here on every labelled point).
+            let all3D = try vocab.vocabulary.classify(features: f3d, threads: threads).labels
+            let mAll = try SegmentationMetrics.evaluate(predictions: all3D, groundTruth: cloud.labels, classes: classes, ignore: 255)
+            allPointsRow = ("3D distilled, every labelled point", mAll)
         }
         print("\n  method                                  mIoU    mAcc")
         for (name, m, _, _) in rows {
+            print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
+            report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
+        }
+
+        if let (name, m) = allPointsRow {
             print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
             report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
         }
@@ -211,7 +225,7 @@ struct DemoVocabulary {
     var source: String
 
     static func load(classNames: [String], folder: String?, seed: UInt64) throws -> DemoVocabulary {
-        let candidates = [folder, "../shared/data/clip/text_embeddings"].compactMap { $0 }
+        let candidates = [folder, "data/clip", "../shared/data/clip/text_embeddings"].compactMap { $0 }
         for dir in candidates {
             let path = dir + "/clip_scannet_labels_512.npy"
             guard FileIO.exists(path) else { continue }
