@@ -109,6 +109,11 @@ print(json.dumps({"ms": ms, "library_total_ms": lib_ms, "network_ms": net_ms,
 '''
 
 
+RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+               "print('peak_rss_mb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, file=sys.stderr); "
+               "sys.exit(r.returncode)")
+
+
 def run_json(cmd, env=None):
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
@@ -148,18 +153,19 @@ def main():
                              d / "emb.npy", str(voxel), "0", d / "peer_labels.npy"], env)
             cli_seg, cli_net, cli_wall, cli_rss = [], [], [], []
             for r in range(args.runs):
-                before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                 t0 = time.perf_counter()
-                p = subprocess.run([tool, "segment", d / f"{name}.npy", "--checkpoint", w, "--labels", "scannet20",
+                # Through a fresh Python parent, so that its RUSAGE_CHILDREN peak is the tool's own
+                # (this process's children include the peer's 5 GB run).
+                p = subprocess.run([sys.executable, "-c", RSS_WRAPPER, tool, "segment", d / f"{name}.npy", "--checkpoint", w, "--labels", "scannet20",
                                     "--embeddings", d / "emb.npy", "--voxel-size", str(voxel), "--threads", "1",
                                     "--out-labels", d / "cli_labels.npy", "--out-scores", d / "cli_scores.npy", "--json"],
                                    capture_output=True, text=True, env=env)
                 cli_wall.append((time.perf_counter() - t0) * 1000)
                 if p.returncode != 0:
                     sys.exit(f"segment_bench: ov3d segment failed: {p.stderr}")
-                tm = json.loads(p.stdout)["timings_ms"]
+                tm = json.loads(p.stdout.strip().splitlines()[-1])["timings_ms"]
                 cli_seg.append(tm["segment"]); cli_net.append(tm["network"])
-                cli_rss.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)   # max over children so far
+                cli_rss.append(float(p.stderr.strip().splitlines()[-1].split()[-1]))
             # All surfaces give the same labels; the peer's agree except near ties.
             same = bool(np.array_equal(np.load(d / "py_labels.npy"), np.load(d / "cli_labels.npy")))
             peer_agree = float((np.load(d / "peer_labels.npy") == np.load(d / "cli_labels.npy")).mean())
