@@ -85,8 +85,16 @@ struct DemoCommand: ParsableCommand {
             (room.classNames[$0], JSON.number(Double(seenByClass[$0]) / Double(totalByClass[$0])))
         })))
         let groundTruth = (0..<cloud.count).map { seenMask[$0] != 0 ? cloud.labels[$0] : 255 }
-        func evaluate(_ name: String, _ features: [Float]) throws {
-            let (labels, scores) = try vocab.vocabulary.classify(features: features, threads: threads)
+        // Scoring is the library's segmentation of per-point features (the pipeline behind
+        // `ov3d segment`, `ov3d_segment` and the bindings), restricted to the points a view saw.
+        @discardableResult
+        func evaluate(_ name: String, _ features: [Float], superpoints: [Int32]? = nil) throws -> SegmentationResult {
+            let r = try Segmenter.segment(pointFeatures: features, mask: seenMask, vocabulary: vocab.vocabulary,
+                                          superpoints: superpoints, threads: threads)
+            try record(name, r.labels, r.scores)
+            return r
+        }
+        func record(_ name: String, _ labels: [Int32], _ scores: [Float]) throws {
             let m = try SegmentationMetrics.evaluate(predictions: labels, groundTruth: groundTruth, classes: classes, ignore: 255)
             rows.append((name, m, labels, scores))
         }
@@ -111,7 +119,7 @@ struct DemoCommand: ParsableCommand {
         }
         let capability = try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary,
                                                 method: .capability(try builder.table(), temperature: 0.05), threads: threads).features
-        try evaluate("SAS capability-guided (τ = 0.05)", capability)
+        let capabilityResult = try evaluate("SAS capability-guided (τ = 0.05)", capability)
 
         // Superpoints and a majority vote per superpoint. Supervoxels (VCCS) weigh colour, so
         // coplanar objects (a door in a wall) stay apart, which normal-only graphs cannot do.
@@ -120,18 +128,7 @@ struct DemoCommand: ParsableCommand {
         spParams.seedResolution = seedResolution
         let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams), memoryLimit: memory.limit)
         print("[\(elapsed())] superpoints: \(superpoints.count) supervoxels (PCL VCCS, seed \(seedResolution) m)")
-        do {
-            let (labels, scores) = try vocab.vocabulary.classify(features: capability, threads: threads)
-            let masked = (0..<cloud.count).map { seenMask[$0] != 0 ? labels[$0] : -1 }
-            let voted = try SuperpointOps.vote(labels: masked, scores: scores, superpoints: superpoints, mode: .majority)
-            let refined = (0..<cloud.count).map { i -> Int32 in
-                let g = Int(superpoints.ids[i])
-                let v = g >= 0 ? voted.labels[g] : -1          // -1: a point no supervoxel took
-                return v >= 0 ? v : labels[i]
-            }
-            let m = try SegmentationMetrics.evaluate(predictions: refined, groundTruth: groundTruth, classes: classes, ignore: 255)
-            rows.append(("capability-guided + superpoint vote", m, refined, scores))
-        }
+        try evaluate("capability-guided + superpoint vote", capability, superpoints: superpoints.ids)
 
         // The 3D network: a MinkUNet on the voxelised cloud (2 cm), features per point.
         let net: MinkUNet
@@ -183,11 +180,19 @@ struct DemoCommand: ParsableCommand {
         var gt = cloud
         gt.colors = LabelColors.colors(for: cloud.labels)
         try CloudFile.write(gt, to: out + "/ground_truth.ply", format: .plyBinaryLE)
-        try TopView.write(cloud, colors: LabelColors.colors(for: best.2), to: out + "/segmented_top.png")
-        try TopView.write(cloud, colors: gt.colors, to: out + "/ground_truth_top.png")
+        // Pictures from the library's renderer (`ov3d render`): the room seen from above (the
+        // ceiling-high walls would hide the furniture from the automatic side view).
+        var picture = RenderOptions()
+        picture.viewpoint = .top
+        picture.title = "ov3d demo: \(best.0)"
+        try SceneRenderer.writePNG(cloud, coloring: .labels(best.2, names: vocab.vocabulary.names), options: picture,
+                                   to: out + "/segmented.png")
+        picture.title = "ground truth"
+        try SceneRenderer.writePNG(cloud, coloring: .labels(cloud.labels, names: room.classNames), options: picture,
+                                   to: out + "/ground_truth.png")
         if let q = vocab.vocabulary.names.firstIndex(of: query) {
-            let scores = try vocab.vocabulary.scores(features: capability, threads: threads)
-            let heat = (0..<cloud.count).map { scores[$0 * classes + q] }
+            // A query answered from the kept features (no second scoring pass over the teachers).
+            let heat = try capabilityResult.query(word: q, threads: threads).map { $0.isNaN ? 0 : $0 }
             var h = cloud
             h.colors = heat.flatMap { s -> [UInt8] in
                 let t = max(0, min(1, (s + 0.1) / 0.8))
@@ -195,7 +200,14 @@ struct DemoCommand: ParsableCommand {
             }
             h.scores = heat
             try CloudFile.write(h, to: out + "/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply", format: .plyBinaryLE)
+            var hp = RenderOptions()
+            hp.viewpoint = .top
+            try SceneRenderer.writePNG(cloud, coloring: .scores(heat, title: query), options: hp,
+                                       to: out + "/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).png")
             print("\n  heat-map for \"\(query)\": \(out)/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply")
+        } else {
+            print("\n  no heat-map for \"\(query)\": the demo's vocabulary holds only \(vocab.vocabulary.names.joined(separator: ", ")) (for other words use `ov3d query` with a text encoder)")
+            FileHandle.standardError.write(Data("ov3d demo: --query \"\(query)\" is not a word of the demo's vocabulary; no heat-map written\n".utf8))
         }
         report.append(("points", .number(Double(cloud.count))))
         report.append(("frames", .number(Double(rendered.count))))
@@ -230,28 +242,3 @@ struct DemoVocabulary {
     }
 }
 
-/// A top-down orthographic picture of a labelled cloud (highest point per pixel wins): a quick
-/// look at a segmentation without a 3D viewer.
-enum TopView {
-    static func write(_ cloud: PointCloud, colors: [UInt8], to path: String, pixelsPerMetre: Float = 80) throws {
-        guard cloud.count > 0 else { return }
-        var lo = SIMD2<Float>(.infinity, .infinity), hi = -lo
-        for i in 0..<cloud.count {
-            let p = SIMD2<Float>(cloud.positions[3 * i], cloud.positions[3 * i + 1])
-            lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
-        }
-        let w = Int((hi.x - lo.x) * pixelsPerMetre) + 1, h = Int((hi.y - lo.y) * pixelsPerMetre) + 1
-        guard w > 0, h > 0, w * h <= 1 << 24 else { return }
-        var rgb = [UInt8](repeating: 255, count: w * h * 3)
-        var top = [Float](repeating: -.infinity, count: w * h)
-        for i in 0..<cloud.count {
-            let x = Int((cloud.positions[3 * i] - lo.x) * pixelsPerMetre)
-            let y = h - 1 - Int((cloud.positions[3 * i + 1] - lo.y) * pixelsPerMetre)
-            let z = cloud.positions[3 * i + 2]
-            guard z < 2.2, z > top[y * w + x] else { continue }   // cut the ceiling-high walls off
-            top[y * w + x] = z
-            for c in 0..<3 { rgb[(y * w + x) * 3 + c] = colors[3 * i + c] }
-        }
-        try PNGFile.write(rgb, width: w, height: h, channels: 3, to: path)
-    }
-}
