@@ -23,6 +23,9 @@ struct TrainCommand: ParsableCommand {
     var json = false
     @Flag(help: "No progress bar on stderr.")
     var quiet = false
+    @Option(name: .customLong("max-memory"),
+            help: "Refuse a step whose projected peak memory exceeds this (bytes, or a number with K, M, G or T); default OV3D_MAX_MEMORY. Exit status 5 (OV3D_ERR_OUT_OF_MEMORY).")
+    var maxMemory: String?
 
     func run() throws {
         do { try execute() } catch let e as OV3DError {
@@ -32,9 +35,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     func execute() throws {
+        if let maxMemory, Memory.parse(maxMemory) == nil {
+            throw OV3DError.invalidArgument("--max-memory \(maxMemory) is not a size (bytes, or a number with K, M, G or T)")
+        }
         let cfg = try TrainingConfig.load(path: config)
         for w in cfg.warnings { FileHandle.standardError.write(Data("ov3d train: warning: \(w)\n".utf8)) }
         let run = try TrainingRun(config: cfg)
+        run.trainer.memoryLimit = maxMemory.flatMap(Memory.parse)
         let first = run.trainer.step
         let start = Date()
         let err = FileHandle.standardError

@@ -65,6 +65,7 @@ public final class TrainingRun {
 
     /// Writes `out`, `export_pth` and `save_state` as configured.
     public func writeOutputs() throws {
+        network.releaseWorkBuffers()
         if let o = config.out {
             do { try Safetensors.write(try finalStateDict(), path: o) } catch let e as OV3DError { throw e.context("out \(o)") }
         }
