@@ -2,6 +2,8 @@
 #   make setup   install system packages (Debian: PCL, OpenBLAS, Eigen, zlib, libpng, cmake)
 #   make build   release libov3d.so and the `ov3d` tool (bin/ov3d), Swift runtime linked in
 #   make test    the whole test suite (scripts/test.sh)
+#   make test-asan / test-tsan   libov3d.so and the C/C++ ABI tests under AddressSanitizer +
+#                UndefinedBehaviorSanitizer / ThreadSanitizer (scripts/test-sanitizers.sh; manual)
 #   make demo    build and run the end-to-end demo
 #   make install PREFIX=/usr/local   lib/libov3d.so, include/ov3d.h + ov3d.hpp, bin/ov3d,
 #                lib/pkgconfig/ov3d.pc, lib/cmake/ov3d/ov3dConfig.cmake (target ov3d::ov3d)
@@ -19,7 +21,7 @@ SWIFT_STATIC ?= -Xswiftc -static-stdlib --static-swift-stdlib
 SWIFT_BUILD = swift build -c $(CONFIG) $(SWIFT_STATIC)
 VERSION := $(shell sed -n 's/^\#define OV3D_VERSION_STRING "\(.*\)"/\1/p' include/ov3d.h)
 
-.PHONY: setup build test demo clean install wheel print-bin-dir
+.PHONY: setup build test test-asan test-tsan demo clean install wheel print-bin-dir
 
 setup:
 	bash scripts/install-deps.sh
@@ -50,6 +52,12 @@ print-bin-dir:
 
 test:
 	bash scripts/test.sh
+
+test-asan:
+	bash scripts/test-sanitizers.sh asan
+
+test-tsan:
+	bash scripts/test-sanitizers.sh tsan
 
 demo: build
 	bash scripts/demo.sh

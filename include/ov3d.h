@@ -47,7 +47,11 @@
  *    call on *this thread* is ov3d_last_error(); it stays valid until the next ov3d call on the
  *    same thread. Success clears it.
  *  - Handles are opaque. Every create or load function has a matching free function; free(NULL) is a no-op. Passing a
- *    handle of the wrong type is reported as OV3D_ERR_INVALID_ARGUMENT.
+ *    handle of the wrong type, a freed handle or a pointer ov3d never returned is reported as
+ *    OV3D_ERR_INVALID_ARGUMENT (live handles are registered and checked before use); a *_free
+ *    of such a pointer frees nothing and sets ov3d_last_status(). A freed handle whose address
+ *    the allocator has given to a new handle of the same type cannot be told from it
+ *    (docs/robustness.md): do not use handles after freeing them.
  *  - Buffers passed in are borrowed for the duration of the call only (never retained), with an
  *    explicit element count and, for point attributes, a stride in bytes. Outputs are written
  *    into caller buffers whose capacity the caller states, or held by a result object and

@@ -61,6 +61,8 @@ for src in tests/abi/*_test.cpp; do
   "$exe" | tee -a "$LOGS/c.log"
 done
 for n in $(grep -oE '[0-9]+ passed' "$LOGS/c.log" | grep -oE '[0-9]+'); do passed=$((passed + n)); done
+python3 tests/abi/contract_coverage.py .build/abi/abi_contract_test | tee "$LOGS/contract-coverage.log"
+count "$LOGS/contract-coverage.log" '[0-9]+ passed'
 
 step "examples (plain gcc/g++ via examples/Makefile)"
 make -s -C examples LIBDIR="$LIBDIR" OUT="$ROOT/.build/examples" run

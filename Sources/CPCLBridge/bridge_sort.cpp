@@ -5,6 +5,7 @@
 #include "ov3d_pcl_bridge.h"
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <vector>
 
 namespace {
@@ -36,6 +37,8 @@ extern "C" int ov3d_sort_order_f32(const float *w, size_t n, uint32_t *order) {
         }
         for (size_t i = 0; i < n; ++i) order[i] = rec[i].i;
         return 0;
+    } catch (const std::bad_alloc &) {
+        return -5;
     } catch (...) {
         return -7;
     }

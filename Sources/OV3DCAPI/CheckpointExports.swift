@@ -7,9 +7,6 @@ import Glibc
 
 // ov3d.h section "Models and sessions" — checkpoints (issue 4): ov3d_convert, ov3d_checkpoint_*.
 
-/// Handle kind tag of ov3d_checkpoint ("CKPT").
-let checkpointHandleKind: UInt32 = 0x434B_5054
-
 /// An opened checkpoint with C strings for its names and dtypes (owned, freed with the box).
 final class CheckpointBox: HandleBox {
     let stateDict: StateDict
@@ -26,7 +23,7 @@ final class CheckpointBox: HandleBox {
         var m: [String: UnsafeMutablePointer<CChar>] = [:]
         for (k, v) in sd.metadata where m[k] == nil { m[k] = strdup(v)! }
         metadata = m
-        super.init(kind: checkpointHandleKind)
+        super.init(kind: HandleKind.checkpoint)
     }
 
     deinit {
@@ -42,7 +39,7 @@ final class CheckpointBox: HandleBox {
 }
 
 private func checkpoint(_ h: OpaquePointer?) throws -> CheckpointBox {
-    try borrow(h, as: CheckpointBox.self, kind: checkpointHandleKind, name: "ckpt")
+    try borrow(h, as: CheckpointBox.self, kind: HandleKind.checkpoint, name: "ckpt")
 }
 
 @_cdecl("ov3d_convert_default_params")
@@ -100,9 +97,7 @@ public func ov3d_checkpoint_open(_ path: UnsafePointer<CChar>?, _ out: UnsafeMut
 
 @_cdecl("ov3d_checkpoint_free")
 public func ov3d_checkpoint_free(_ ckpt: OpaquePointer?) {
-    guard let ckpt else { return }
-    // Only release handles of our kind (a foreign handle is left alone rather than corrupted).
-    if (try? checkpoint(ckpt)) != nil { releaseHandle(ckpt) }
+    releaseHandle(ckpt, kind: HandleKind.checkpoint, function: "ov3d_checkpoint_free")
 }
 
 @_cdecl("ov3d_checkpoint_count")

@@ -177,10 +177,7 @@ public func ov3d_fusion_reset(_ h: OpaquePointer?) -> Int32 {
 
 @_cdecl("ov3d_fusion_free")
 public func ov3d_fusion_free(_ h: OpaquePointer?) {
-    guard let h else { return }
-    let obj = Unmanaged<HandleBox>.fromOpaque(UnsafeRawPointer(h)).takeUnretainedValue()
-    guard obj.kind == HandleKind.fusion else { return }
-    releaseHandle(h)
+    releaseHandle(h, kind: HandleKind.fusion, function: "ov3d_fusion_free")
 }
 
 // MARK: multi-teacher agglomeration

@@ -122,7 +122,7 @@ public func ov3d_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
 }
 
 @_cdecl("ov3d_model_free")
-public func ov3d_model_free(_ model: OpaquePointer?) { releaseHandle(model) }
+public func ov3d_model_free(_ model: OpaquePointer?) { releaseHandle(model, kind: HandleKind.model, function: "ov3d_model_free") }
 
 @_cdecl("ov3d_model_head_count")
 public func ov3d_model_head_count(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
@@ -209,7 +209,7 @@ public func ov3d_session_create(_ model: OpaquePointer?, _ params: UnsafePointer
 }
 
 @_cdecl("ov3d_session_free")
-public func ov3d_session_free(_ session: OpaquePointer?) { releaseHandle(session) }
+public func ov3d_session_free(_ session: OpaquePointer?) { releaseHandle(session, kind: HandleKind.session, function: "ov3d_session_free") }
 
 @_cdecl("ov3d_run_default_params")
 public func ov3d_run_default_params() -> ov3d_run_params {
@@ -291,7 +291,7 @@ public func ov3d_session_run_voxels(_ session: OpaquePointer?, _ coords: UnsafeP
 // MARK: - Results
 
 @_cdecl("ov3d_result_free")
-public func ov3d_result_free(_ result: OpaquePointer?) { releaseHandle(result) }
+public func ov3d_result_free(_ result: OpaquePointer?) { releaseHandle(result, kind: HandleKind.result, function: "ov3d_result_free") }
 
 @_cdecl("ov3d_result_point_count")
 public func ov3d_result_point_count(_ result: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {

@@ -87,8 +87,7 @@ public func ov3d_cloud_save(_ cloud: OpaquePointer?, _ path: UnsafePointer<CChar
 
 @_cdecl("ov3d_cloud_free")
 public func ov3d_cloud_free(_ cloud: OpaquePointer?) {
-    guard (try? borrowCloud(cloud)) != nil else { return }
-    releaseHandle(cloud)
+    releaseHandle(cloud, kind: HandleKind.cloud, function: "ov3d_cloud_free")
 }
 
 @_cdecl("ov3d_cloud_count")

@@ -107,7 +107,7 @@ public func ov3d_text_encoder_load(_ weights: UnsafePointer<CChar>?, _ vocab: Un
 }
 
 @_cdecl("ov3d_text_encoder_free")
-public func ov3d_text_encoder_free(_ h: OpaquePointer?) { releaseHandle(h) }
+public func ov3d_text_encoder_free(_ h: OpaquePointer?) { releaseHandle(h, kind: HandleKind.textEncoder, function: "ov3d_text_encoder_free") }
 
 @_cdecl("ov3d_text_encoder_dim")
 public func ov3d_text_encoder_dim(_ h: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
@@ -213,7 +213,7 @@ public func ov3d_vocabulary_from_embeddings(_ names: UnsafePointer<UnsafePointer
 }
 
 @_cdecl("ov3d_vocabulary_free")
-public func ov3d_vocabulary_free(_ h: OpaquePointer?) { releaseHandle(h) }
+public func ov3d_vocabulary_free(_ h: OpaquePointer?) { releaseHandle(h, kind: HandleKind.vocabulary, function: "ov3d_vocabulary_free") }
 
 private func vocab(_ h: OpaquePointer?) throws -> VocabularyBox {
     try borrow(h, as: VocabularyBox.self, kind: HandleKind.vocabulary, name: "vocabulary")

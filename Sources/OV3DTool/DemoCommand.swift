@@ -17,6 +17,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Random seed of the generated room.") var seed: UInt64 = 1
     @Option(help: "Number of RGB-D frames to render.") var frames = 24
     @Option(help: "Threads (0 = all cores).") var threads = 0
+    @OptionGroup var memory: MemoryOption
     @Option(help: "Word to build a similarity heat-map for.") var query = "chair"
     @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
     @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network; default: a randomly initialised MinkUNet18A (timing only).")
@@ -24,7 +25,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy); default: ../shared/data/clip/text_embeddings if present.")
     var embeddings: String?
 
-    func run() throws {
+    func run() throws { try failing("demo") { try execute() } }
+
+    func execute() throws {
         let t0 = Date()
         func elapsed() -> String { String(format: "%6.2f s", Date().timeIntervalSince(t0)) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -53,8 +56,9 @@ struct DemoCommand: ParsableCommand {
         // 4. Multi-view fusion of each teacher onto the points (online sessions, frame by frame).
         var fused: [FusionResult] = []
         for teacher in teachers {
-            let session = try FusionSession(positions: cloud.positions, featureDim: vocab.vocabulary.dimension,
-                                            params: FusionParams(visibilityThreshold: 0.1, cutBound: 2, depthScale: 1000, threads: threads))
+            var fp = FusionParams(visibilityThreshold: 0.1, cutBound: 2, depthScale: 1000, threads: threads)
+            fp.memoryLimit = memory.limit
+            let session = try FusionSession(positions: cloud.positions, featureDim: vocab.vocabulary.dimension, params: fp)
             for (i, f) in rendered.enumerated() {
                 let map = teacher.featureMap(for: f, vocabulary: vocab.vocabulary, outWidth: 160, outHeight: 120, frameIndex: i)
                 let frame = try FusionFrame(
@@ -114,7 +118,7 @@ struct DemoCommand: ParsableCommand {
         var spParams = PCLSegmentation.VCCSParams()
         spParams.voxelResolution = 0.03
         spParams.seedResolution = seedResolution
-        let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams))
+        let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams), memoryLimit: memory.limit)
         print("[\(elapsed())] superpoints: \(superpoints.count) supervoxels (PCL VCCS, seed \(seedResolution) m)")
         do {
             let (labels, scores) = try vocab.vocabulary.classify(features: capability, threads: threads)
@@ -141,7 +145,7 @@ struct DemoCommand: ParsableCommand {
             netSource = "random weights"
         }
         let tNet = Date()
-        let result3D = try net.run(points: cloud.positions, voxelSize: 0.02, threads: threads, workspace: Workspace())
+        let result3D = try net.run(points: cloud.positions, voxelSize: 0.02, threads: threads, workspace: memory.workspace())
         let ms = Date().timeIntervalSince(tNet) * 1000
         print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
         if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {

@@ -36,8 +36,7 @@ struct FeaturesCommand: ParsableCommand {
     var normalize = false
     @Option(help: "Threads (0 = all cores).")
     var threads: Int = 0
-    @Option(help: "Refuse a run whose projected peak memory exceeds this size (bytes, or with K/M/G: 512M, 2G), before it allocates (default: $OV3D_MAX_MEMORY, else no limit; `ulimit -v` is always respected).")
-    var maxMemory: String?
+    @OptionGroup var memory: MemoryOption
     @Option(help: "Run the forward this many times and print timings as JSON to stderr (benchmarks).")
     var `repeat`: Int = 1
 
@@ -50,9 +49,6 @@ struct FeaturesCommand: ParsableCommand {
         if points != nil && inputFeatures != nil { throw ValidationError("--input-features applies to --voxel-coords only") }
         guard (0...256).contains(threads) else { throw ValidationError("--threads must be 0...256") }
         guard (1...1000).contains(`repeat`) else { throw ValidationError("--repeat must be 1...1000") }
-        if let maxMemory, Memory.parse(maxMemory) == nil {
-            throw ValidationError("--max-memory \(maxMemory) is not a size (bytes, or a number with K, M, G or T)")
-        }
     }
 
     func run() throws {
@@ -70,8 +66,7 @@ struct FeaturesCommand: ParsableCommand {
         let loadMs = Date().timeIntervalSince(t0) * 1000
         let h = try headIndex(model)
         let dim = model.spec.heads[h].dim
-        let ws = Workspace()
-        ws.memoryLimit = maxMemory.flatMap(Memory.parse)
+        let ws = memory.workspace()
         var times = [Double](), cpu = [Double]()
         var rows: [Float] = []
         var rowCount = 0

@@ -31,6 +31,7 @@ struct FuseCommand: ParsableCommand {
     var visibilityThreshold: Double = 0.25
     @Option(name: .customLong("cut-bound"), help: "Border pixels ignored (default 10).")
     var cutBound: Int = 10
+    @OptionGroup var memory: MemoryOption
 
     func run() throws {
         do {
@@ -41,7 +42,8 @@ struct FuseCommand: ParsableCommand {
             let all = t.floats()
             var xyz = [Float](repeating: 0, count: 3 * n)
             for i in 0..<n { for c in 0..<3 { xyz[3 * i + c] = all[i * k + c] } }
-            let params = FusionParams(visibilityThreshold: visibilityThreshold, cutBound: cutBound)
+            var params = FusionParams(visibilityThreshold: visibilityThreshold, cutBound: cutBound)
+            params.memoryLimit = memory.limit
             let r = try MultiViewFusion.fuse(positions: xyz, manifestPath: frames, params: params)
             try NPY.write(try Tensor(r.features, shape: [n, r.featureDim]), path: outFeatures)
             let mask = r.mask
@@ -49,8 +51,9 @@ struct FuseCommand: ParsableCommand {
             let seen = mask.reduce(0) { $0 + Int($1) }
             FileHandle.standardError.write("ov3d fuse: \(n) points, \(r.featureDim) channels, \(seen) seen by at least one view\n".data(using: .utf8)!)
         } catch let e as OV3DError {
+            // The tool's error contract (docs/robustness.md): exit status = -ov3d_status.
             FileHandle.standardError.write("ov3d fuse: \(e.message)\n".data(using: .utf8)!)
-            throw ExitCode(e.status == .invalidArgument ? 2 : 1)
+            throw ExitCode(Int32(-e.status.rawValue))
         }
     }
 }

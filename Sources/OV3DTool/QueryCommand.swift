@@ -31,6 +31,7 @@ struct QueryCommand: ParsableCommand {
     @Option(help: "Write a picture of the heat-map (PNG).") var png: String?
     @Flag(help: "Print a JSON summary on stdout.") var json = false
     @Option(help: "Threads (0 = all cores).") var threads = 0
+    @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         guard (embedding == nil) != (textEncoder == nil) else {
@@ -68,7 +69,7 @@ struct QueryCommand: ParsableCommand {
         let result = try ProgressBar.run("query") { bar in
             try segmenter.segment(positions: loaded.cloud.positions, vocabulary: vocabulary,
                                   params: SegmentationParams(voxelSize: voxelSize, head: h, threads: n),
-                                  workspace: Workspace(), progress: bar.progress)
+                                  workspace: memory.workspace(), progress: bar.progress)
         }
         let tq = Date()
         let heat = try result.query(embedding: q, threads: n)

@@ -39,6 +39,7 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Write a picture of the segmentation (PNG).") var png: String?
     @Flag(help: "Print a JSON summary (counts per label, timings) on stdout.") var json = false
     @Option(help: "Threads (0 = all cores).") var threads = 0
+    @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         _ = try WordList.resolve(labels: labels, labelsFile: nil, text: labelsFile != nil ? ["x"] : text)
@@ -74,7 +75,7 @@ struct SegmentCommand: ParsableCommand {
         }
         let result = try ProgressBar.run("segment") { bar in
             try segmenter.segment(positions: loaded.cloud.positions, vocabulary: vocabulary, params: params,
-                                  workspace: Workspace(), progress: bar.progress)
+                                  workspace: memory.workspace(), progress: bar.progress)
         }
         let tSeg = Date()
         var written: [(String, String)] = []

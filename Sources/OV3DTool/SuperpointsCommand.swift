@@ -37,6 +37,7 @@ struct SuperpointsCommand: ParsableCommand {
     @Option(name: .customLong("out-ids"), help: "Output .npy: int32 segment id per vertex/point.") var outIDs: String
     @Option(name: .customLong("out-ply"), help: "Optional PLY with a colour and label per segment.") var outPLY: String?
     @Flag(name: .customLong("quiet")) var quiet = false
+    @OptionGroup var memory: MemoryOption
     @Argument(help: "Input PLY / PCD / npy.") var input: String
 
     func run() throws {
@@ -78,7 +79,7 @@ struct SuperpointsCommand: ParsableCommand {
             if method != .mesh && !loaded.faces.isEmpty { cloud.width = 0; cloud.height = 0 }
             let t0 = DispatchTime.now().uptimeNanoseconds
             let sp: Superpoints
-            do { sp = try Superpoints.compute(cloud, faces: loaded.faces, method: m) } catch let e as OV3DError { throw e.context(input) }
+            do { sp = try Superpoints.compute(cloud, faces: loaded.faces, method: m, memoryLimit: memory.limit) } catch let e as OV3DError { throw e.context(input) }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             try NPY.write(try Tensor(int32: sp.ids, shape: [sp.ids.count]), path: outIDs)
             if let outPLY {

@@ -21,7 +21,10 @@ struct OV3DCommand: ParsableCommand {
             SuperpointsCommand.self,
             FuseCommand.self,
             EvalCommand.self,
+            SynthCommand.self,
             TrainCommand.self,
+            ProbeCommand.self,
+            AgglomerateCommand.self,
         ])
 }
 

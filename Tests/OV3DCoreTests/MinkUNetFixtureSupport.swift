@@ -26,11 +26,8 @@ enum MinkFixture {
         let base = h ^ seed
         let scale = Float(amp) / Float(1 << 23)
         return (0..<count).map { i in
-            var z = base &+ UInt64(i)
-            z = z &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            var rng = SplitMix64(seed: base &+ UInt64(i))   // first output of SplitMix64 at base + i
+            let z = rng.next()
             let m = Int64(z >> 40)
             return Float(m - (1 << 23)) * scale + offset
         }

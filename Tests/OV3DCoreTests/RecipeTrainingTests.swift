@@ -115,4 +115,55 @@ import Testing
         let j = try JSON.parse(String(lines[2]))
         #expect(j["sigma"]?["final"]?.doubleValue == 2 && j["loss"]?["final_dinov2"]?.doubleValue == 0.25)
     }
+    /// CUA-O3D's objective in the step: each head's gradient scaled by 0.5/σ², the total
+    /// Σ 0.5/σ²·L + log(1 + σ²), and σ's own Adam (weight decay 0 even when the network's is
+    /// not): torch's first Adam step moves σ by lr·sign(∂L/∂σ) with ∂L/∂σ = 1 − L at σ = 1
+    /// (m̂/√v̂ = g/|g|, eps aside), so a head with loss > 1 grows its σ, one below 1 shrinks it.
+    @Test func cuaObjectiveScalesHeadsAndStepsSigma() throws {
+        let rows = 6
+        var rng = SplitMix64(seed: 21)
+        let dims = ["a": 3, "b": 4, "c": 2]
+        var preds = [String: [Float]](), targets = [String: [Float]]()
+        for (h, d) in dims {
+            preds[h] = (0..<(rows * d)).map { _ in rng.uniform(-1...1) }
+            targets[h] = (0..<(rows * d)).map { _ in rng.uniform(-1...1) }
+        }
+        // Head c: mse against far-away targets (loss > 1); a, b: cosines against near targets (< 1).
+        targets["c"] = targets["c"]!.map { $0 + 3 }
+        for h in ["a", "b"] { targets[h] = zip(preds[h]!, targets[h]!).map { $0 + 0.3 * $1 } }
+        let losses = [TrainingLoss(head: "a", kind: .cosine, weight: 1), TrainingLoss(head: "b", kind: .demeanedCosine, weight: 1),
+                      TrainingLoss(head: "c", kind: .mse, weight: 1)]
+        var oc = Optimizer.Config(kind: .adam, lr: 0.05)
+        oc.weightDecay = 0.5
+        let w = try UncertaintyWeighting(heads: 3, mode: .learned, initialSigma: 1)
+        let o = try CUAObjective(losses: losses, weighting: w, optimizer: oc)
+        #expect(o.sigmaOptimizer?.groups.first?.weightDecay == 0)
+        let mask: [UInt8] = [1, 1, 0, 1, 1, 1]
+        let batch = PreparedBatch(batch: TrainingBatch(coords: [Int32](repeating: 0, count: rows * 4), features: [Float](repeating: 1, count: rows), inChannels: 1),
+                                  scenes: [0], lossRows: rows, lossToRow: nil, targets: targets, mask: mask)
+        let r = try o.evaluate(predictions: preds, batch: batch, step: 0)
+        var want = 0.0
+        for (k, l) in losses.enumerated() {
+            let (v, g) = try l.evaluate(pred: preds[l.head]!, target: targets[l.head]!, mask: mask, rows: rows, dim: dims[l.head]!)
+            #expect(r.losses[k].head == l.head && r.losses[k].loss == v)
+            want += 0.5 * v + log1p(1)
+            #expect(r.gradients[l.head]! == g.map { $0 * 0.5 }, "\(l.head): gradient scaled by 0.5/σ²")
+        }
+        #expect(abs(r.total - want) < 1e-12)
+        let lossValues = r.losses.map(\.loss)
+        #expect(lossValues[2] > 1 && lossValues[0] < 1 && lossValues[1] < 1)
+        try o.afterStep(lrs: [0.001, 0.05])   // σ steps with the default (last) group's rate
+        for (k, v) in lossValues.enumerated() {
+            let g = 1 - v
+            #expect(abs(Double(w.sigma[k]) - (1 - 0.05 * (g > 0 ? 1 : -1))) < 1e-5, "σ[\(k)] = \(w.sigma[k]) after one Adam step")
+        }
+        #expect(o.history.records.count == 1 && o.history.records[0].sigma == w.sigma)
+        // Fixed weights: no σ optimizer, gradients scaled by the weights, σ unchanged.
+        let f = try CUAObjective(losses: losses, weighting: try UncertaintyWeighting(heads: 3, mode: .fixed([1, 2, 0.5])), optimizer: oc)
+        #expect(f.sigmaOptimizer == nil)
+        let rf = try f.evaluate(predictions: preds, batch: batch, step: 0)
+        #expect(abs(rf.total - (lossValues[0] + 2 * lossValues[1] + 0.5 * lossValues[2])) < 1e-12)
+        try f.afterStep(lrs: [0.05])
+        #expect(f.weighting.sigma == [1, 1, 1])
+    }
 }

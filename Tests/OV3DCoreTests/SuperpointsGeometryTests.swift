@@ -1,3 +1,4 @@
+import CPCLBridge
 import CSupport
 import OV3DCAPI
 import Testing
@@ -10,29 +11,20 @@ import Testing
 /// message names the problem — never a PCL assert (abort). `tests/cli/test_superpoints_geometry_cli.py`
 /// runs the same families through `ov3d superpoints`.
 @Suite struct SuperpointsGeometryTests {
-    /// A deterministic generator (no Foundation randomness: the same clouds on every machine).
-    struct LCG {
-        var s: UInt64
-        mutating func next() -> Float {
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return Float(s >> 40) / Float(1 << 24)
-        }
-    }
-
     static func cloud(_ name: String) -> [Float] {
-        var r = LCG(s: 7)
+        var r = SplitMix64(seed: 7)   // deterministic: the same clouds on every machine
         switch name {
         case "one": return [1, 2, 3]
         case "two": return [0, 0, 0, 1, 1, 1]
         case "identical": return (0..<200).flatMap { _ in [Float(0.5), 0.5, 0.5] }
         case "colinear": return (0..<300).flatMap { i -> [Float] in let t = Float(i) / 60; return [t, 2 * t, 3 * t + 1] }
-        case "z0plane": return (0..<2000).flatMap { _ in [3 * r.next(), 3 * r.next(), 0] }
-        case "x0plane": return (0..<2000).flatMap { _ in [0, 3 * r.next(), 0.1 + 3 * r.next()] }
-        case "cube": return (0..<500).flatMap { _ in [r.next(), r.next(), 0.1 + r.next()] }
-        case "scaled1e25": return (0..<500).flatMap { _ in [1e25 * r.next(), 1e25 * r.next(), 1e25 * r.next()] }
-        case "scaled1e30": return (0..<500).flatMap { _ in [1e30 * r.next(), 1e30 * r.next(), 1e30 * r.next()] }
-        case "offset1e25": return (0..<500).flatMap { _ in [1e25 + r.next(), 1e25 + r.next(), 1e25 + r.next()] }
-        case "outlier1e30": return (0..<500).flatMap { _ in [r.next(), r.next(), 0.1 + r.next()] } + [1e30, 1e30, 1e30]
+        case "z0plane": return (0..<2000).flatMap { _ in [3 * r.uniform(0...1), 3 * r.uniform(0...1), 0] }
+        case "x0plane": return (0..<2000).flatMap { _ in [0, 3 * r.uniform(0...1), 0.1 + 3 * r.uniform(0...1)] }
+        case "cube": return (0..<500).flatMap { _ in [r.uniform(0...1), r.uniform(0...1), 0.1 + r.uniform(0...1)] }
+        case "scaled1e25": return (0..<500).flatMap { _ in [1e25 * r.uniform(0...1), 1e25 * r.uniform(0...1), 1e25 * r.uniform(0...1)] }
+        case "scaled1e30": return (0..<500).flatMap { _ in [1e30 * r.uniform(0...1), 1e30 * r.uniform(0...1), 1e30 * r.uniform(0...1)] }
+        case "offset1e25": return (0..<500).flatMap { _ in [1e25 + r.uniform(0...1), 1e25 + r.uniform(0...1), 1e25 + r.uniform(0...1)] }
+        case "outlier1e30": return (0..<500).flatMap { _ in [r.uniform(0...1), r.uniform(0...1), 0.1 + r.uniform(0...1)] } + [1e30, 1e30, 1e30]
         default: fatalError(name)
         }
     }
@@ -140,5 +132,19 @@ import Testing
         p.graph_voxel = 1e30
         let big = Self.run(xyz, p)
         #expect(big.0 == 0 && big.2 == 1)
+    }
+
+    /// No C++ exception crosses the bridge (issue 17): a real std::bad_alloc, PCL's own exception
+    /// and a non-std throw inside the try/catch every PCL entry uses come back as statuses with
+    /// messages. (Under AddressSanitizer this needs ASAN_OPTIONS=allocator_may_return_null=1,
+    /// which `make test-asan` sets, so that the huge operator new throws instead of aborting.)
+    @Test func bridgeCatchesEveryException() {
+        for (kind, status, words) in [(Int32(0), Int32(-5), "out of memory"), (1, -7, "PCL error"), (2, -7, "unknown C++ exception")] {
+            var err = [CChar](repeating: 0, count: 256)
+            let st = ov3d_pcl_exception_selftest(kind, &err, err.count)
+            let message = err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            #expect(st == status, "kind \(kind): status \(st) (\(message))")
+            #expect(message.contains(words), "kind \(kind): \(message)")
+        }
     }
 }

@@ -10,7 +10,7 @@ import Testing
     static func makeRun(_ dir: String, scenes count: Int = 3, points: Bool = false, extra: String = "",
                         optimizer: String = #"{"type": "adam", "lr": 0.01}"#, steps: Int = 4, batch: Int = 2) throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var rng = TrainingRNG(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var entries: [String] = []
         for s in 0..<count {
             let n = 20 + 7 * s
@@ -82,7 +82,7 @@ import Testing
 
     @Test func augmentationKeepsVoxelsUniqueAndMoves() throws {
         var c: [Int32] = [0, 0, 0, 1, 0, 0, 0, 2, 0, 3, 1, 1]
-        var rng = TrainingRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         var moved = false
         for _ in 0..<8 {
             var a = c
@@ -93,7 +93,7 @@ import Testing
         }
         #expect(moved)
         c = [0, 0, 0]
-        var r2 = TrainingRNG(seed: 3)
+        var r2 = SplitMix64(seed: 3)
         let res = try TrainingAugmentation().voxelize(points: [0, 0, 0, 0.05, 0.01, 0, 0.1, 0.1, 0.1], voxelSize: 0.02, rng: &r2)
         #expect(res.inverse.count == 3 && res.coords.count == 3 * res.voxelCount)
     }
@@ -102,7 +102,7 @@ import Testing
     @Test func pointBroadcastBackwardMatchesFiniteDifferences() throws {
         let map: [Int32] = [2, 0, 2, 1, 2, 0]
         let cols = 3, voxels = 3
-        var rng = TrainingRNG(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let v = (0..<(voxels * cols)).map { _ in Float(rng.unit() - 0.5) }
         let target = (0..<(map.count * cols)).map { _ in Float(rng.unit() - 0.5) }
         let p = (0..<(map.count * cols)).map { _ in Float(rng.unit() - 0.5) }
@@ -193,7 +193,7 @@ import Testing
 
     @Test func pthExportRoundTripsBitForBit() throws {
         var sd = StateDict()
-        var rng = TrainingRNG(seed: 9)
+        var rng = SplitMix64(seed: 9)
         sd.set("conv0p1s1.kernel", try Tensor((0..<(27 * 3 * 4)).map { _ in Float(rng.unit() - 0.5) }, shape: [27, 3, 4]))
         sd.set("bn0.bn.running_var", try Tensor([1, 2, 3, 4], shape: [4]))
         let big: Int64 = 123_456_789_012

@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func lossGradientsMatchFiniteDifferences() throws {
-        var rng = TrainingRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let rows = 5, dim = 4
         let pred = (0..<(rows * dim)).map { _ in Float(rng.unit() * 2 - 1) }
         let target = (0..<(rows * dim)).map { _ in Float(rng.unit() * 2 - 1) }

@@ -19,7 +19,7 @@ final class LinearTestNetwork: TrainableNetwork {
         try parameters.add("final.bias", shape: [dim], role: .bias)
         try parameters.add("final.zscale", shape: [dim], role: .other)
         runningMean = [Float](repeating: 0, count: dim)
-        var rng = TrainingRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for i in 0..<parameters.count { parameters.values[i] = Float(rng.unit() - 0.5) }
     }
 

@@ -128,4 +128,4 @@ def test_ulimit_gives_out_of_memory_not_a_trap(run_dir, full_run):
 def test_bad_max_memory_is_an_invalid_argument(run_dir):
     d, _ = run_dir
     rc, _, err, _ = train(d, ["--max-memory", "lots"])
-    assert rc == 1 and "--max-memory lots is not a size" in err, (rc, err)
+    assert rc not in (0, OUT_OF_MEMORY) and rc > 0 and "--max-memory lots is not a size" in err, (rc, err)

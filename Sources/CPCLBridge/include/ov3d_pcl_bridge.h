@@ -51,6 +51,12 @@ int ov3d_pcl_region_growing(size_t n, const float *xyz, const float *normals, in
                             float curvature_threshold, const float *curvature,
                             int32_t *labels_out, char *err, size_t err_cap);
 
+/* Test of the exception barrier: raises, inside the try/catch every entry uses, a real
+   std::bad_alloc (kind 0: operator new of SIZE_MAX / 4 bytes; returns -5), PCL's own exception
+   (kind 1: pcl::UnorganizedPointCloudException; -7) or a non-std exception (kind 2: an int; -7),
+   each with a message in err. */
+int ov3d_pcl_exception_selftest(int kind, char *err, size_t err_cap);
+
 /* ---- Sorting (bridge_sort.cpp, no PCL) ---------------------------------------------- */
 
 /* Writes the permutation that std::sort (libstdc++) applies when sorting an array of records

@@ -49,9 +49,15 @@ public final class Workspace {
 
     /// `memoryLimit`, else `OV3D_MAX_MEMORY`, else nil.
     public func effectiveMemoryLimit() throws -> Int? {
-        if let memoryLimit { return memoryLimit }
-        return try Memory.environmentLimit()
+        try Memory.limit(memoryLimit)
     }
+    /// Makes the memory limit (`explicit`, else `OV3D_MAX_MEMORY`) a cap on the work buffers this
+    /// workspace holds (`limitBytes`), for work with no up-front projection (training).
+    public func limitWorkBuffers(_ explicit: Int?) throws {
+        memoryLimit = explicit
+        if let l = try effectiveMemoryLimit() { limitBytes = min(16 << 30, l) }
+    }
+
     /// The matrix-product kernels the layers run with this workspace (`.blas` forces the
     /// OpenBLAS reference path; `.automatic` uses ov3d's vector kernels where the CPU has them).
     public var kernels: ComputeKernels = .automatic
@@ -73,7 +79,7 @@ public final class Workspace {
         }
         if best >= 0 { return free.remove(at: best) }
         guard heldBytes + 4 * capacity <= limitBytes else {
-            throw OV3DError.outOfMemory("work buffers would exceed \(limitBytes >> 20) MiB")
+            throw OV3DError.outOfMemory("out of memory: work buffers would need \(Memory.describe(heldBytes + 4 * capacity)), more than the limit of \(Memory.describe(limitBytes)) (--max-memory / OV3D_MAX_MEMORY, or the 16 GiB workspace cap)")
         }
         let b = try WorkBuffer(capacity: capacity)
         b.owner = self

@@ -92,5 +92,30 @@ public enum FileIO {
         return dir.hasSuffix("/") ? dir + path : dir + "/" + path
     }
 
+    /// Creates `path` and any missing parents (like `mkdir -p`); an existing directory is fine.
+    public static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for comp in path.split(separator: "/") where !comp.isEmpty {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + comp
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw OV3DError.io("cannot create directory \(prefix): \(errnoString())")
+            }
+        }
+    }
+
+    /// Names of the entries of a directory (without "." and ".."), sorted.
+    public static func listDirectory(_ path: String) throws -> [String] {
+        guard let d = opendir(path) else { throw OV3DError.io("cannot list \(path): \(errnoString())") }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) { p in
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
     static func errnoString() -> String { String(cString: strerror(errno)) }
 }

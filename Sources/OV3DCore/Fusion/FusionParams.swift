@@ -9,6 +9,9 @@ public struct FusionParams: Sendable, Equatable {
     public var depthScale: Double = 1000
     /// Worker threads (0 = all cores).
     public var threads: Int = 0
+    /// Memory limit in bytes (`--max-memory`; nil = `OV3D_MAX_MEMORY`, else none): a session
+    /// whose projected memory exceeds it is refused before it allocates (`Memory.checkProjected`).
+    public var memoryLimit: Int? = nil
 
     public init(visibilityThreshold: Double = 0.25, cutBound: Int = 10, depthScale: Double = 1000, threads: Int = 0) {
         self.visibilityThreshold = visibilityThreshold

@@ -39,12 +39,29 @@ public final class FusionSession: @unchecked Sendable {
         try require(n > 0, "fusion: no points")
         let (total, overflow) = n.multipliedReportingOverflow(by: max(featureDim, 1))
         try require(!overflow && total <= FusionSession.maxElements, "fusion: \(n) points × \(featureDim) channels exceeds \(FusionSession.maxElements) sums")
+        if featureDim > 0 { try FusionSession.checkMemory(points: n, featureDim: featureDim, frameBytes: 0, params: params) }
         self.params = params
         self.pointCount = n
         self.featureDim = featureDim
         self.positions = positions
-        self.sums = [Float](repeating: 0, count: n * featureDim)
-        self.counts = [UInt32](repeating: 0, count: n)
+        self.sums = try Memory.array(repeating: 0, count: n * featureDim, what: "fusion sums (\(n) points × \(featureDim) channels)")
+        self.counts = try Memory.array(repeating: 0, count: n, what: "fusion view counts")
+    }
+
+    /// Projected peak bytes of a session over `points` points with `featureDim` channels fed
+    /// frames of `frameBytes` (depth + feature map): the points, sums and counts, one frame and
+    /// its per-point correspondences, and the snapshot (features + mask) a caller takes.
+    public static func projectedBytes(points: Int, featureDim: Int, frameBytes: Int) -> Int {
+        let (perPoint, o1) = (12 + 4 + 8 + 1).addingReportingOverflow(8 * featureDim)
+        let (a, o2) = points.multipliedReportingOverflow(by: perPoint)
+        let (t, o3) = a.addingReportingOverflow(frameBytes)
+        return o1 || o2 || o3 ? Int.max : t
+    }
+
+    static func checkMemory(points: Int, featureDim: Int, frameBytes: Int, params: FusionParams) throws {
+        try Memory.checkProjected(projectedBytes(points: points, featureDim: featureDim, frameBytes: frameBytes),
+                                  limit: try Memory.limit(params.memoryLimit),
+                                  what: "fusing \(featureDim)-channel features onto \(points) points")
     }
 
     /// Bytes held by the session's buffers (points, sums, counts): constant after the first frame.
@@ -101,8 +118,11 @@ public final class FusionSession: @unchecked Sendable {
     public func addFrame(_ frame: FusionFrame) throws -> Int {
         try checkFrame(frame)
         if featureDim == 0 {
+            let fb = frame.features.byteCount + 2 * frame.depthWidth * frame.depthHeight
+            try FusionSession.checkMemory(points: pointCount, featureDim: frame.featureChannels, frameBytes: fb, params: params)
+            sums = try Memory.array(repeating: 0, count: pointCount * frame.featureChannels,
+                                    what: "fusion sums (\(pointCount) points × \(frame.featureChannels) channels)")
             featureDim = frame.featureChannels
-            sums = [Float](repeating: 0, count: pointCount * featureDim)
         }
         let c = featureDim
         let proj = Projector(frame: frame, params: params)

@@ -22,8 +22,11 @@ extension MinkUNet {
     /// Projected peak bytes of `run(points:)` with `points` points and `voxels` voxels (pass
     /// `voxels: nil` before voxelising: the point phase only, a lower bound). `outputCopies`
     /// counts the per-point copies of the selected heads' rows the caller keeps (1 for
-    /// `PointResult.pointFeatures`; the `ov3d features` writer adds two).
-    public func projectedPeak(points: Int, voxels: Int?, headSelection: [Int]? = nil, outputCopies: Int = 1) -> MemoryProjection {
+    /// `PointResult.pointFeatures`; the `ov3d features` writer adds two; 0 for the segmentation
+    /// pipeline, which keeps voxel features only) and `extraPerPoint` the caller's own per-point
+    /// bytes in the output phase (labels, scores, probabilities).
+    public func projectedPeak(points: Int, voxels: Int?, headSelection: [Int]? = nil, outputCopies: Int = 1,
+                              extraPerPoint: Int = 0) -> MemoryProjection {
         let selected = headSelection ?? Array(heads.indices)
         let dims = selected.filter { $0 >= 0 && $0 < heads.count }.reduce(0) { $0 + heads[$1].cout }
         var weightBytes = 4 * (stem.weights.count + heads.reduce(0) { $0 + $1.weights.count })
@@ -31,7 +34,7 @@ extension MinkUNet {
         for s in stages { for b in s { weightBytes += 4 * (b.conv1.weights.count + b.conv2.weights.count + (b.downsample?.weights.count ?? 0)) } }
         let fixed = (64 << 20) + weightBytes
         let voxelisePhase = 12 + 24 + 12 + 24 + 4
-        let outputPhase = 12 + 4 + 4 * dims * max(1, outputCopies)
+        let outputPhase = 12 + 4 + 4 * dims * max(0, outputCopies) + max(0, extraPerPoint)
         let perPoint = max(voxelisePhase, outputPhase)
         var perVoxel = 0
         if voxels != nil {
@@ -52,9 +55,11 @@ extension MinkUNet {
 
     /// Refuses a run whose projection exceeds the workspace's memory limit or the address space
     /// left (outOfMemory, saying what the run would need).
-    func checkMemory(points: Int, voxels: Int?, headSelection: [Int]?, outputCopies: Int, workspace: Workspace) throws {
+    func checkMemory(points: Int, voxels: Int?, headSelection: [Int]?, outputCopies: Int, extraPerPoint: Int = 0,
+                     workspace: Workspace) throws {
         let limit = try workspace.effectiveMemoryLimit()
-        let p = projectedPeak(points: points, voxels: voxels, headSelection: headSelection, outputCopies: outputCopies)
+        let p = projectedPeak(points: points, voxels: voxels, headSelection: headSelection, outputCopies: outputCopies,
+                              extraPerPoint: extraPerPoint)
         let what = "running \(spec.variantName) on \(points) points" + (voxels.map { " (\($0) voxels)" } ?? "")
         try Memory.checkProjected(p.bytes, limit: limit, what: what)
     }

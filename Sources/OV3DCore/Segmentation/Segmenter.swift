@@ -80,12 +80,20 @@ public struct Segmenter: Sendable {
         if let s = params.superpoints { try require(s.count == n, "superpoints: \(s.count) ids for \(n) points") }
         var timings = SegmentationResult.Timings()
 
-        // 1. Voxels and the network (the head that is scored only).
+        // 1. Voxels and the network (the head that is scored only). Memory limits (issue 17): the
+        // point phase before voxelising, the whole run once the voxel count is known. Per point
+        // the pipeline keeps the valid copy, the voxel map, a label and a score, probabilities
+        // when asked, and with 2D features a fused row; never the 3D per-point features.
+        let perPoint = 12 + 4 + 8 + (params.probabilities ? 4 * vocabulary.count : 0) + (params.fused != nil ? 8 * d : 0)
+        try model.checkMemory(points: n, voxels: nil, headSelection: [params.head], outputCopies: 0, extraPerPoint: perPoint,
+                              workspace: workspace)
         let vox = try Voxelizer.voxelize(positions: valid.positions, voxelSize: voxel, augmentation: params.augmentation)
+        try model.checkMemory(points: n, voxels: vox.voxelCount, headSelection: [params.head], outputCopies: 0,
+                              extraPerPoint: perPoint, workspace: workspace)
         try progress.report(0, "voxelized")
         let t1 = Self.nowMs()
         timings.voxelizeMs = t1 - t0
-        let ones = [Float](repeating: 1, count: vox.voxelCount * model.spec.inChannels)
+        let ones = try Memory.array(repeating: Float(1), count: vox.voxelCount * model.spec.inChannels, what: "input features")
         var out = try model.forward(coords: vox.coords, features: ones, headSelection: [params.head], threads: threads,
                                     workspace: workspace, progress: progress)
         var features = out.heads.removeFirst()

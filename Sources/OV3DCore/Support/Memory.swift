@@ -108,6 +108,13 @@ public enum Memory {
         return v
     }
 
+    /// The limit a run uses: `explicit` (a session's `max_memory_bytes`, `--max-memory`), else
+    /// `OV3D_MAX_MEMORY`, else nil (none; the address space under RLIMIT_AS is checked anyway).
+    public static func limit(_ explicit: Int?) throws -> Int? {
+        if let explicit { return explicit }
+        return try environmentLimit()
+    }
+
     /// The address space this process may still map under `RLIMIT_AS` (`ulimit -v`): the soft
     /// limit minus the current virtual size (/proc/self/statm). nil when unlimited or unknown.
     public static func addressSpaceLeft() -> Int? {

@@ -133,27 +133,3 @@ public struct SyntheticRoom: Sendable {
         return label >= 0 ? (best, label) : nil
     }
 }
-
-/// SplitMix64: a small, fast, deterministic generator for reproducible synthetic data.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform float in the closed range.
-    public mutating func uniform(_ r: ClosedRange<Float>) -> Float {
-        let u = Float(next() >> 40) / Float(1 << 24)
-        return r.lowerBound + (r.upperBound - r.lowerBound) * u
-    }
-    /// Standard normal (Box–Muller).
-    public mutating func normal() -> Float {
-        let u1 = max(Float(next() >> 40) / Float(1 << 24), 1e-7)
-        let u2 = Float(next() >> 40) / Float(1 << 24)
-        return (-2 * logf(u1)).squareRoot() * cosf(2 * Float.pi * u2)
-    }
-}

@@ -26,6 +26,9 @@ public final class Trainer {
     /// limit or the address space left under `ulimit -v` is refused before it allocates, with
     /// `OV3DError.outOfMemory` (OV3D_ERR_OUT_OF_MEMORY) saying what it would need.
     public var memoryLimit: Int? = nil
+    /// A recipe's objective (Recipes/): when set, it replaces the per-head `losses` (its heads'
+    /// predictions at the loss rows in, their gradients out).
+    public var objective: TrainingObjective?
 
     /// What one step did.
     public struct StepRecord: Sendable {
@@ -74,7 +77,6 @@ public final class Trainer {
         try schedule.validate()
         if let c = clipNorm { try require(c.isFinite && c > 0, "clip_grad_norm must be a positive number, got \(c)") }
         let heads = network.heads
-        try require(!losses.isEmpty, "loss: no head has a loss")
         for l in losses {
             try require(heads.contains { $0.name == l.head }, "loss.\(l.head): the model has no head '\(l.head)' (heads: \(heads.map(\.name).joined(separator: ", ")))")
             try require(l.weight.isFinite, "loss.\(l.head).weight must be finite")
@@ -113,7 +115,8 @@ public final class Trainer {
         var bytes = Double(128 << 20) + 4 * Double(2 * network.parameters.count + stateFloats)
         bytes += 4 * Double(b.batch.coords.count + b.batch.features.count) + Double(b.mask?.count ?? 0)
         bytes += 4 * Double(b.targets.values.reduce(0) { $0 + $1.count }) + 4 * Double(b.lossToRow?.count ?? 0)
-        for h in network.heads where losses.contains(where: { $0.head == h.name }) {
+        let supervised = Set(losses.map(\.head) + (objective?.heads ?? []))
+        for h in network.heads where supervised.contains(h.name) {
             bytes += 4 * Double(h.dim) * (Double(rows) + Double(b.lossRows) * (b.lossToRow == nil ? 1 : 2) + (b.lossToRow == nil ? 0 : Double(rows)))
         }
         let step = network.projectedStepBytes(b.batch)
@@ -149,7 +152,27 @@ public final class Trainer {
         var grads = [[Float]](repeating: [], count: heads.count)
         var record: [(head: String, loss: Double)] = []
         var total = 0.0
-        for (h, head) in heads.enumerated() {
+        if let obj = objective {
+            var preds: [String: [Float]] = [:]
+            for name in obj.heads {
+                guard let h = heads.firstIndex(where: { $0.name == name }) else { throw OV3DError.invalidArgument("objective: the model has no head '\(name)'") }
+                try require(outs[h].count == rows * heads[h].dim, "head \(name) returned \(outs[h].count) values for \(rows)×\(heads[h].dim)")
+                preds[name] = b.lossToRow.map { PointBroadcast.gather(outs[h], cols: heads[h].dim, map: $0) } ?? outs[h]
+            }
+            let r = try obj.evaluate(predictions: preds, batch: b, step: step)
+            guard r.total.isFinite else {
+                throw OV3DError.invalidArgument("step \(step + 1): the recipe's loss is not finite (\(r.total)); lower optimizer.lr or check the targets")
+            }
+            for (name, g) in r.gradients {
+                guard let h = heads.firstIndex(where: { $0.name == name }) else { continue }
+                grads[h] = b.lossToRow.map { PointBroadcast.scatterAdd(g, cols: heads[h].dim, map: $0, voxelRows: rows) } ?? g
+            }
+            record = r.losses
+            total = r.total
+        } else {
+            try require(!losses.isEmpty, "loss: no head has a loss")
+        }
+        for (h, head) in heads.enumerated() where objective == nil {
             guard let loss = losses.first(where: { $0.head == head.name }) else { continue }
             try require(outs[h].count == rows * head.dim, "head \(head.name) returned \(outs[h].count) values for \(rows)×\(head.dim)")
             guard let target = b.targets[head.name] else { throw OV3DError.invalidArgument("batch has no targets for head '\(head.name)'") }
@@ -172,6 +195,7 @@ public final class Trainer {
         let norm = clipNorm.map { GradientClipping.clipNorm(params, maxNorm: $0) }
         let used = lrs
         try optimizer.step(params, lrs: used)
+        try objective?.afterStep(lrs: used)
         step += 1
         lrs = zip(optimizer.groups, lrs).map { schedule.next(step: step, base: $0.baseLR, previous: $1) }
         return StepRecord(step: step, losses: record, total: total, lrs: used, gradNorm: norm,

@@ -1,4 +1,4 @@
-/// Training-time augmentation, per scene and step, drawn from the trainer's `TrainingRNG`
+/// Training-time augmentation, per scene and step, drawn from the trainer's `SplitMix64`
 /// (so it is seeded and resumes exactly). OpenScene's distillation augments the same way in
 /// kind (rotation, scale, flips, an integer translation `floor(rand(3)·100)`); the random
 /// streams differ.
@@ -14,11 +14,15 @@ public struct TrainingAugmentation: Sendable, Equatable {
     public var scale: ClosedRange<Double>? = 0.9 ... 1.1
     /// Per-axis integer translation drawn from 0 ..< translate (0: none).
     public var translate = 100
+    /// Point scenes only: OpenScene's elastic distortion in metres before everything else
+    /// (`ElasticDistortion`, released `((0.2, 0.4), (0.8, 1.6))`, p 0.95). Off by default: the
+    /// released distillation loader computes it and then voxelises the undistorted points.
+    public var elastic = false
 
     public init() {}
 
     /// Augments the N×3 voxel coordinates of a voxel scene in place.
-    public func apply(voxels c: inout [Int32], rng: inout TrainingRNG) {
+    public func apply(voxels c: inout [Int32], rng: inout SplitMix64) {
         let n = c.count / 3
         let fx = flip && rng.next() & 1 == 1, fy = flip && rng.next() & 1 == 1
         let quarter = rotate ? rng.below(4) : 0
@@ -41,8 +45,16 @@ public struct TrainingAugmentation: Sendable, Equatable {
 
     /// Voxelises the P×3 `points` of a point scene with flips, rotation and scale; then
     /// translates the voxel coordinates.
-    public func voxelize(points: [Float], voxelSize: Double, rng: inout TrainingRNG) throws -> Voxelizer.Result {
+    public func voxelize(points: [Float], voxelSize: Double, rng: inout SplitMix64) throws -> Voxelizer.Result {
         var p = points
+        if elastic {
+            var r = SplitMix64(seed: rng.next())
+            if Double(r.next() >> 11) * 0x1p-53 < 0.95 {
+                for e in ElasticDistortion.releasedParameters {
+                    p = try ElasticDistortion.apply(p, granularity: e.granularity, magnitude: e.magnitude, rng: &r)
+                }
+            }
+        }
         let fx = flip && rng.next() & 1 == 1, fy = flip && rng.next() & 1 == 1
         if fx || fy {
             for i in stride(from: 0, to: p.count, by: 3) {
@@ -65,7 +77,7 @@ public struct TrainingAugmentation: Sendable, Equatable {
         return r
     }
 
-    private func translation(_ rng: inout TrainingRNG) -> (Int32, Int32, Int32) {
+    private func translation(_ rng: inout SplitMix64) -> (Int32, Int32, Int32) {
         guard translate > 0 else { return (0, 0, 0) }
         return (Int32(rng.below(translate)), Int32(rng.below(translate)), Int32(rng.below(translate)))
     }

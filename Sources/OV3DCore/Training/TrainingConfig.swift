@@ -152,6 +152,7 @@ public struct TrainingConfig: Sendable {
                     }
                 }
                 aug.translate = try ao.int("translate", 0 ... 100_000) ?? 100
+                aug.elastic = try ao.bool("elastic") ?? false
                 ao.finish()
                 augmentation = aug
             }
@@ -159,13 +160,14 @@ public struct TrainingConfig: Sendable {
         d.finish()
 
         // loss
-        guard let lo = root.value("loss")?.objectValue, !lo.isEmpty else { throw OV3DError.invalidArgument("loss must be a non-empty object {head: {type, weight}}") }
+        // An empty loss object is allowed: a recipe's objective (recipe.type sas_stage2) supervises without targets.
+        guard let lo = root.value("loss")?.objectValue else { throw OV3DError.invalidArgument("loss must be an object {head: {type, weight}}") }
         var losses: [TrainingLoss] = []
         for (head, lj) in lo {
             let l = try Obj(lj, "loss.\(head)", log)
             try require(heads.contains { $0.name == head }, "loss.\(head): the model has no head '\(head)' (model.heads: \(heads.map(\.name).joined(separator: ", ")))")
             guard let ts = try l.string("type") else { throw OV3DError.invalidArgument("loss.\(head).type is missing (cosine, l1 or mse)") }
-            guard let kind = TrainingLoss.Kind(rawValue: ts) else { throw OV3DError.invalidArgument("loss.\(head).type '\(ts)' is not one of cosine, l1, mse") }
+            guard let kind = TrainingLoss.Kind(rawValue: ts) else { throw OV3DError.invalidArgument("loss.\(head).type '\(ts)' is not one of \(TrainingLoss.Kind.allCases.map(\.rawValue).joined(separator: ", "))") }
             let w = try l.double("weight") ?? 1
             try require(w.isFinite, "loss.\(head).weight must be finite")
             losses.append(TrainingLoss(head: head, kind: kind, weight: w))
@@ -250,7 +252,10 @@ public struct TrainingConfig: Sendable {
             losses: losses, optimizer: oc, paramGroups: groups, schedule: schedule, clipGradNorm: clip,
             steps: steps, seed: UInt64(seed), threads: threads,
             out: try root.string("out").map(path), exportPth: try root.string("export_pth").map(path),
-            exportPrefix: try root.string("export_pth_prefix") ?? "",
+            exportPrefix: try root.value("export_pth_prefix").map {
+                guard let s = $0.stringValue else { throw OV3DError.invalidArgument("export_pth_prefix must be a string") }
+                return s
+            } ?? "",
             saveState: try root.string("save_state").map(path), saveEvery: try root.int("save_every", 0 ... Int(Int32.max)) ?? 0,
             resume: try root.string("resume").map(path), warnings: [])
         root.finish()

@@ -27,7 +27,7 @@ public final class TrainingData {
     /// Heads with a loss and their widths: their targets are required.
     public let lossHeads: [(name: String, dim: Int)]
     /// The random stream (shuffling, augmentation).
-    public var rng: TrainingRNG
+    public var rng: SplitMix64
     /// The current pass over the scenes and the position in it.
     public private(set) var permutation: [Int] = []
     public private(set) var cursor = 0
@@ -40,11 +40,11 @@ public final class TrainingData {
         self.specs = specs; self.batchSize = batchSize; self.shuffle = shuffle; self.augmentation = augmentation
         self.inChannels = inChannels; self.lossHeads = lossHeads
         // Decorrelate the data stream from other uses of the seed.
-        rng = TrainingRNG(seed: seed ^ 0x6F76_3364_6461_7461)
+        rng = SplitMix64(seed: seed ^ 0x6F76_3364_6461_7461)
     }
 
     /// Restores the order state (a checkpoint's).
-    public func restore(rng: TrainingRNG, permutation: [Int], cursor: Int) throws {
+    public func restore(rng: SplitMix64, permutation: [Int], cursor: Int) throws {
         try requireFormat(permutation.isEmpty || permutation.sorted() == Array(0..<specs.count),
                           "training state: the scene order does not fit the \(specs.count) scenes of data.scenes")
         try requireFormat(cursor >= 0 && cursor <= permutation.count, "training state: scene cursor \(cursor) is out of range")

@@ -6,10 +6,15 @@
 /// - `l1`: torch `L1Loss` over every element of the masked rows: `Σ|pred − target| / (M·D)`
 ///   (gradient `sign(pred − target) / (M·D)`, sign(0) = 0).
 /// - `mse`: torch `MSELoss` likewise: `Σ(pred − target)² / (M·D)`.
+/// - `demeaned_cosine`: CUA-O3D's SD loss (`DemeanedCosineLoss`, Recipes/).
 ///
 /// With no masked row the loss is 0 and the gradient 0 (torch would give NaN).
 public struct TrainingLoss: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case cosine, l1, mse }
+    public enum Kind: String, Sendable, CaseIterable {
+        case cosine, l1, mse
+        /// CUA-O3D's SD loss as released (`DemeanedCosineLoss`: each target row's own channel mean removed).
+        case demeanedCosine = "demeaned_cosine"
+    }
 
     /// The head this loss supervises (`final`, `final_dinov2`, ...).
     public var head: String
@@ -35,6 +40,10 @@ public struct TrainingLoss: Sendable, Equatable {
         var m = 0
         if let mask { for v in mask where v != 0 { m += 1 } } else { m = rows }
         if m == 0 { return (0, grad) }
+        if kind == .demeanedCosine {
+            let (v, g) = try DemeanedCosineLoss.evaluate(prediction: pred, target: target, dim: dim, mask: mask) as (Double, [Float])
+            return (v, weight == 1 ? g : g.map { Float(Double($0) * weight) })
+        }
         var total = 0.0
         let kind = self.kind, w = weight
         pred.withUnsafeBufferPointer { p in
@@ -62,6 +71,8 @@ public struct TrainingLoss: Sendable, Equatable {
                             }
                         }
                         total /= Double(m)
+                    case .demeanedCosine:
+                        break  // handled above
                     case .l1, .mse:
                         let n = Double(m) * Double(dim)
                         let l1 = kind == .l1

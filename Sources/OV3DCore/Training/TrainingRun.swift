@@ -32,10 +32,19 @@ public final class TrainingRun {
                                 augmentation: config.augmentation, inChannels: config.model.inChannels,
                                 lossHeads: lossHeads, seed: config.seed)
         network = net
+        try limitMemory(nil)
         if let r = config.resume {
             try TrainingState.restore(path: r, network: net, trainer: trainer, data: data)
             try require(trainer.step <= config.steps, "resume \(r): the state is at step \(trainer.step), past steps = \(config.steps)")
         }
+    }
+
+    /// Applies a memory limit (`--max-memory`; nil: `OV3D_MAX_MEMORY`, else none): every step is
+    /// checked up front against it (`Trainer.checkMemory`: the step's projected peak, refused with
+    /// outOfMemory before it allocates), and the network's work buffers are capped by it too.
+    public func limitMemory(_ explicit: Int?) throws {
+        trainer.memoryLimit = explicit
+        try (network as? TrainableMinkUNet)?.workspace.limitWorkBuffers(explicit)
     }
 
     /// Runs the remaining steps (up to `config.steps`), calling `onStep` after each, then writes
@@ -59,6 +68,12 @@ public final class TrainingRun {
         var meta = ModelMetadata()
         meta.architecture = config.model.architecture
         meta.heads = network.heads.map { ModelMetadata.Head(name: $0.name, dim: $0.dim) }
+        // The voxel size the model was trained at, when every scene has the same one (readers of
+        // the checkpoint — `ov3d segment`, `ov3d probe`, the demo — default to it).
+        let sizes = Set(config.scenes.compactMap { s -> Double? in if case .points(_, let v) = s.geometry { return v } else { return nil } })
+        if sizes.count == 1, config.scenes.allSatisfy({ if case .points = $0.geometry { return true } else { return false } }) {
+            meta.voxelSize = sizes.first
+        }
         meta.apply(to: &sd)
         return sd
     }

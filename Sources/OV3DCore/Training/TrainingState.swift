@@ -61,7 +61,7 @@ public enum TrainingState {
             try trainer.restore(step: Int(try scalar(sd, "trainer.step")), lrs: lrs)
             let perm = try sd.tensor("data.permutation").int64s()
             try requireFormat(perm.allSatisfy { $0 >= 0 && $0 < Int64(data.specs.count) }, "data.permutation is out of range")
-            try data.restore(rng: TrainingRNG(seed: UInt64(bitPattern: try scalar(sd, "data.rng"))),
+            try data.restore(rng: SplitMix64(seed: UInt64(bitPattern: try scalar(sd, "data.rng"))),
                              permutation: perm.map { Int($0) }, cursor: Int(try scalar(sd, "data.cursor")))
         } catch let e as OV3DError {
             throw e.context("resume \(path)")

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import OV3DCore
+
+/// `ov3d synth --preset small --seed 3 --out DIR [--stats]`: a synthetic scene folder (the
+/// generator lives in OV3DCore/Synthetic; this command only parses and prints).
+struct SynthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Generate a synthetic room with SIMULATED 2D teachers (mesh, points, RGB-D frames, teacher features, capabilities, labels).",
+        discussion: """
+        Presets: tiny (unit tests), small (demo, training tests), scannet (ScanNet-scale). Deterministic
+        from --seed. The folder layout is in docs/synthetic.md; `ov3d fuse --frames DIR/frames/lseg.json`,
+        `ov3d eval --gt DIR/labels.npy` and `ov3d train --config DIR/train.json` read it as it is.
+        The teachers are simulated stand-ins for LSeg, SEEM, DINOv2 and Stable Diffusion: their
+        numbers say nothing of real-world accuracy. --stats alone prints the scene's statistics
+        without writing anything.
+        """)
+
+    @Option(help: "tiny, small or scannet.") var preset = "small"
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Output folder.") var out: String?
+    @Flag(help: "Print points, voxels at 2 cm, classes, instances, frames and coverage.") var stats = false
+    @Flag(name: .customLong("no-frame-features"), help: "Do not write per-frame teacher feature maps (saves most of the disk).")
+    var noFrameFeatures = false
+    @Option(help: "Folder with clip_scannet_labels_512.npy (default: data/clip of the checkout).") var embeddings: String?
+    @Option(help: "Threads (0 = all cores).") var threads = 0
+
+    static func embeddingCandidates(_ explicit: String?) -> [String] {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        return [explicit, "data/clip", exe.appendingPathComponent("../data/clip").path,
+                exe.appendingPathComponent("../../data/clip").path, "../shared/data/clip/text_embeddings"].compactMap { $0 }
+    }
+
+    func run() throws {
+        do {
+            guard let p = SyntheticPreset.named(preset) else {
+                throw ValidationError("unknown preset '\(preset)' (tiny, small, scannet)")
+            }
+            guard out != nil || stats else { throw ValidationError("give --out DIR, --stats, or both") }
+            Threads.setBLASThreads(threads)
+            let t0 = Date()
+            guard let out else {
+                let scene = try SyntheticScene.generate(preset: p, seed: seed, threads: threads)
+                print(try SyntheticStats(scene: scene, params: FusionParams(threads: threads)).text, terminator: "")
+                return
+            }
+            let space = try TeacherTextSpace.find(candidates: SynthCommand.embeddingCandidates(embeddings))
+            var options = SyntheticSceneExport.Options()
+            options.frameFeatures = !noFrameFeatures
+            options.threads = threads
+            let s = try SyntheticSceneExport.run(preset: p, seed: seed, space: space, out: out, options: options)
+            if stats { print(s.stats.text, terminator: "") }
+            print("text space: \(space.source)")
+            print("teachers (SIMULATED): \(s.teacherNames.joined(separator: ", "))")
+            print("\n  method (fused over \(s.stats.frames) frames)          mIoU    mAcc")
+            for r in s.rows {
+                print("  " + r.name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * r.miou, 100 * r.macc))
+            }
+            for (t, pattern) in s.errorPatterns {
+                print("  \(t) errors: " + pattern.map { "\($0.0) → \($0.1) \(Int(($0.2 * 100).rounded()))%" }.joined(separator: ", "))
+            }
+            print(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(t0)))
+        } catch let e as OV3DError {
+            FileHandle.standardError.write("ov3d synth: \(e.message)\n".data(using: .utf8)!)
+            throw ExitCode(e.status == .invalidArgument ? 2 : 1)
+        }
+    }
+}

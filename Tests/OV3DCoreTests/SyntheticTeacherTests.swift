@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+@testable import OV3DCore
+
+/// Simulated teachers (SIMULATED: their errors are modelled, not learned), the fusion of
+/// synthetic frames through the reader real frames use, annotation-free capabilities, real
+/// geometry with simulated teachers, and the geometry-only probe.
+@Suite struct SyntheticTeacherTests {
+    var scene: SyntheticScene { SyntheticWorldTests.tinyScene }
+    var space: TeacherTextSpace { SyntheticWorldTests.textSpace }
+
+    @Test func confusionRowsAreDistributions() {
+        let names = SyntheticWorld.classNames + ["ceiling"]
+        let c = TeacherConfusion(names: names, confusions: [("picture", "wall", 0.55), ("chair", "sofa", 0.4)], leakage: 0.04)
+        for r in 0..<c.classes {
+            let s = (0..<c.classes).reduce(Float(0)) { $0 + c.probability(true: r, reported: $1) }
+            #expect(abs(s - 1) < 1e-5)
+        }
+        #expect(abs(c.probability(true: 10, reported: 0) - (0.55 + 0.04 / 20)) < 1e-6)
+        let relieved = c.relieved(0.5)
+        #expect(relieved.probability(true: 10, reported: 10) > c.probability(true: 10, reported: 10))
+    }
+
+    /// Reports are coherent per object within a view and flicker between views.
+    @Test func reportsPerObjectPerViewWithFlicker() {
+        let t = TextAlignedTeacher.seemLike(space: space, featureWidth: 40, featureHeight: 30, seed: 3)
+        let chair = Int(SyntheticWorld.classIndex("chair"))
+        var reports = Set<Int>(), changes = 0
+        var last = t.reportedClass(instance: 7, trueClass: chair, view: 0)
+        for v in 1..<200 {
+            let r = t.reportedClass(instance: 7, trueClass: chair, view: v)
+            #expect(r == t.reportedClass(instance: 7, trueClass: chair, view: v))
+            reports.insert(r)
+            if r != last { changes += 1 }
+            last = r
+        }
+        #expect(reports.contains(Int(SyntheticWorld.classIndex("sofa"))), "SEEM-like confuses chair with sofa")
+        #expect(changes > 10 && changes < 150, "flicker between views: \(changes) changes in 199")
+    }
+
+    @Test func featureMapsAtTheirOwnResolutions() {
+        let teachers = SyntheticTeachers.standard(preset: .tiny, space: space, seed: 1)
+        let f = scene.frames[0]
+        for t in teachers {
+            let m = t.featureMap(f, frameIndex: 0, world: scene.world)
+            #expect(m.count == t.featureWidth * t.featureHeight * t.dimension, "\(t.name)")
+            #expect(m.allSatisfy { $0.isFinite })
+            // unit rows where the view sees something
+            let row = Array(m[0..<t.dimension])
+            let norm = row.reduce(0) { $0 + $1 * $1 }
+            #expect(abs(norm - 1) < 1e-3 || norm == 0, "\(t.name) row norm \(norm)")
+        }
+        #expect(teachers.map(\.textAligned) == [true, true, false, false])
+        #expect(teachers[2].dimension == SyntheticPreset.tiny.geometricDim && teachers[3].dimension == SyntheticPreset.tiny.diffusionDim)
+    }
+
+    /// Frames written in ScanNet's exported layout, fused by `ov3d fuse`'s reader (the manifest),
+    /// give bit for bit the features the library fused in memory.
+    @Test func writtenFramesFuseThroughTheManifestReader() throws {
+        let dir = NSTemporaryDirectory() + "ov3d-synth-\(getpid())-frames"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticSceneExport.writeFrames(scene: scene, out: dir)
+        let teacher = TextAlignedTeacher.seemLike(space: space, featureWidth: 40, featureHeight: 30, seed: 9)
+        let fused = try SyntheticSceneExport.writeTeacher(scene: scene, teacher: teacher, out: dir, frameFeatures: true, threads: 2)
+        for sub in ["color", "depth", "label", "instance", "pose"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/frames/\(sub)/20." + (sub == "pose" ? "txt" : "png")))
+        }
+        #expect(FileManager.default.fileExists(atPath: dir + "/frames/intrinsic/intrinsic_depth.txt"))
+        let r = try MultiViewFusion.fuse(positions: scene.points.positions, manifestPath: dir + "/frames/seem.json")
+        #expect(r.features == fused.features)
+        #expect(r.mask == fused.mask)
+        let d = try DepthImage.readPNG(path: dir + "/frames/depth/0.png")
+        #expect(d.values == scene.frames[0].depth)
+    }
+
+    /// Capabilities from generated single-object images only, never the scene's labels: the
+    /// LSeg-like teacher (pictures melt into walls) is less capable on pictures than the
+    /// SEEM-like one, which confuses cabinets with counters.
+    @Test func annotationFreeCapabilities() throws {
+        let fw = 40, fh = 30
+        let teachers = [TextAlignedTeacher.lsegLike(space: space, featureWidth: fw, featureHeight: fh, seed: 11),
+                        TextAlignedTeacher.seemLike(space: space, featureWidth: fw, featureHeight: fh, seed: 23)]
+        let table = try GeneratedImageCapabilities.build(teachers: teachers, imagesPerClass: 2, width: 96, height: 72, seed: 4, threads: 2)
+        #expect(table.teachers == 2 && table.classes == 20)
+        func cap(_ t: Int, _ c: String) -> Float { table[t, Int(SyntheticWorld.classIndex(c))] }
+        #expect(cap(0, "otherfurniture") == 0 && cap(1, "otherfurniture") == 0, "SAS excludes 'other'")
+        #expect(cap(0, "picture") < cap(1, "picture"))
+        #expect(cap(1, "cabinet") < cap(0, "cabinet"))
+        #expect(cap(0, "wall") > 0.3 && cap(1, "floor") > 0.3)
+        let again = try GeneratedImageCapabilities.build(teachers: teachers, imagesPerClass: 2, width: 96, height: 72, seed: 4, threads: 1)
+        #expect(again == table)
+    }
+
+    /// Fused over the frames and scored with ov3d's evaluation: each teacher's characteristic
+    /// mistakes show up in the per-point confusion.
+    @Test func fusedTeachersShowTheirErrorPatterns() throws {
+        let lseg = TextAlignedTeacher.lsegLike(space: space, featureWidth: 40, featureHeight: 30, seed: 11)
+        let f = try scene.fuseTeacher(lseg, params: FusionParams(threads: 2))
+        let gt = SyntheticEvaluation.groundTruth(labels: scene.points.labels, seen: f.mask)
+        let (m, labels) = try SyntheticEvaluation.score(features: f.features, vocabulary: space.vocabulary, groundTruth: gt)
+        #expect(m.meanIoU > 0.2 && m.meanIoU < 0.95, "lseg mIoU \(m.meanIoU)")
+        #expect(m.evaluatedPoints > 1000)
+        let pattern = SyntheticEvaluation.errorPattern(predictions: labels, groundTruth: gt, classes: 20, top: 20)
+        #expect(!pattern.isEmpty)
+    }
+
+    @Test func realGeometrySimulatedTeachers() throws {
+        guard let dir = TestPaths.shared("scannet_votenet50k") else { return }
+        let vert = try NPY.read(path: dir + "/scene0000_00_vert.npy").floats()
+        let sem = try NPY.read(path: dir + "/scene0000_00_sem_label.npy").int64s().map { UInt32($0) }
+        let ins = try NPY.read(path: dir + "/scene0000_00_ins_label.npy").int64s().map { Int32($0) }
+        let n = sem.count
+        var pos = [Float](repeating: 0, count: 3 * n)
+        for i in 0..<n { for c in 0..<3 { pos[3 * i + c] = vert[6 * i + c] } }
+        let labels = PointLevelTeachers.scanNet20(fromNYU40: sem)
+        let t = TextAlignedTeacher.seemLike(space: space, featureWidth: 40, featureHeight: 30, seed: 23)
+        let f = try PointLevelTeachers.features(teacher: t, positions: pos, labels: labels, instances: ins, views: 4, neighbours: 4)
+        #expect(f.count == n * 512)
+        let (m, _) = try SyntheticEvaluation.score(features: f, vocabulary: space.vocabulary, groundTruth: labels)
+        let miou = m.meanIoU
+        #expect(miou > 0.3 && miou < 0.99, "seem-like on scene0000_00: \(miou)")
+    }
+
+    /// Geometry alone (normals and height histograms, no colour) tells classes apart on rooms
+    /// the classifier never saw.
+    @Test func geometryOnlyClassifierBeatsChance() throws {
+        func room(_ seed: UInt64) throws -> (x: [Float], y: [Int32]) {
+            let r = RoomGenerator.generate(seed: seed, preset: .tiny)
+            let p = SurfaceSampler.sample(r.world, raycaster: MeshRaycaster(mesh: r.world.mesh), density: 250, seed: seed, threads: 2)
+            let nrm = try PointNormals.estimate(p.positions, k: 12).normals.map { $0.isFinite ? $0 : 0 }
+            return (try GeometryProbe.features(positions: p.positions, normals: nrm, neighbours: 12), p.labels)
+        }
+        var x: [Float] = [], y: [Int32] = []
+        for s in UInt64(1)...4 {
+            let r = try room(s)
+            for i in stride(from: 0, to: r.y.count, by: 3) {   // every third point keeps the debug build fast
+                x += r.x[(i * GeometryProbe.featureCount)..<((i + 1) * GeometryProbe.featureCount)]; y.append(r.y[i])
+            }
+        }
+        let probe = try GeometryProbe.Classifier(features: x, labels: y, classes: 20, dim: GeometryProbe.featureCount, iterations: 60)
+        let test = try room(77)
+        let pred = probe.predict(test.x)
+        let m = try SegmentationMetrics.evaluate(predictions: pred, groundTruth: test.y, classes: 20, ignore: 255)
+        let present = Double(m.presentClasses.count)
+        #expect(m.meanAccuracy > 2.5 / present, "held-out mAcc \(m.meanAccuracy) vs chance \(1 / present)")
+    }
+}
