@@ -5,6 +5,7 @@
  *   segment_bench_driver MODE CHECKPOINT POINTS.f32 N EMB.f32 K D VOXEL THREADS REPEATS
  *   MODE: segment | network.  POINTS.f32: N x 3 raw float32; EMB.f32: K x D raw float32.
  */
+#define _POSIX_C_SOURCE 199309L   /* clock_gettime under -std=c99 */
 #include <ov3d.h>
 
 #include <stdio.h>
@@ -55,15 +56,18 @@ int main(int argc, char **argv) {
         p.voxel_size = voxel;
         ov3d_segment_info info = {0};
         info.struct_size = sizeof info;
-        double net[64] = {0};
+        double net[64] = {0}, tot[64] = {0};
         for (int r = 0; r <= repeats && r < 64; r++) {   /* run 0: cold (first) run */
             double t0 = now_ms();
             CHECK(ov3d_segment(s, &pts, voc, &p, labels, n, scores, n, NULL, 0, NULL, 0, &info));
             printf("%s%.2f", r ? "," : "", now_ms() - t0);
             net[r] = info.network_ms;
+            tot[r] = info.total_ms;
         }
         printf("],\"network_ms\":[");
         for (int r = 0; r <= repeats && r < 64; r++) printf("%s%.2f", r ? "," : "", net[r]);
+        printf("],\"library_total_ms\":[");
+        for (int r = 0; r <= repeats && r < 64; r++) printf("%s%.2f", r ? "," : "", tot[r]);
         printf("],\"voxels\":%zu,\"skipped\":%zu", info.n_voxels, info.n_skipped);
         free(labels); free(scores);
     } else {

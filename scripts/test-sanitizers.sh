@@ -24,6 +24,11 @@ CLANG=${CLANG:-$(dirname "$(readlink -f "$(command -v swift)")")/clang}
 [ -x "$CLANG" ] || CLANG=clang
 CLANGXX=${CLANGXX:-${CLANG}++}
 [ -x "$CLANGXX" ] || CLANGXX=clang++
+# TSan's runtime intercepts libdispatch, so test programs link the toolchain's libdispatch and
+# BlocksRuntime (which libov3d.so's Swift runtime uses anyway).
+SWIFTLIB=$(dirname "$CLANG")/../lib/swift/linux
+extra=()
+[ "$kind" = tsan ] && extra=(-L"$SWIFTLIB" -ldispatch -lBlocksRuntime -Wl,-rpath,"$SWIFTLIB")
 
 echo "== swift build --build-path .build-$kind (-sanitize=$swift_san; C/C++ -fsanitize=$c_san)"
 swift build --build-path "$BUILD" --product ov3d \
@@ -60,13 +65,13 @@ run() { # run <name> <exe>
 for src in tests/abi/*_test.c; do
   exe=$OUT/$(basename "$src" .c)
   "$CLANG" -std=c99 -g -O1 -fsanitize="$c_san" -fno-omit-frame-pointer -Iinclude "$src" \
-    -L"$LIBDIR" -lov3d -lpthread -lm -Wl,-rpath,"$LIBDIR" -o "$exe"
+    -L"$LIBDIR" -lov3d -lpthread -lm -Wl,-rpath,"$LIBDIR" "${extra[@]}" -o "$exe"
   run "$(basename "$src" .c)" "$exe"
 done
 for src in tests/abi/*_test.cpp; do
   exe=$OUT/$(basename "$src" .cpp)
   "$CLANGXX" -std=c++17 -g -O1 -fsanitize="$c_san" -fno-omit-frame-pointer -Iinclude -Ibindings/cpp "$src" \
-    -L"$LIBDIR" -lov3d -lpthread -Wl,-rpath,"$LIBDIR" -o "$exe"
+    -L"$LIBDIR" -lov3d -lpthread -Wl,-rpath,"$LIBDIR" "${extra[@]}" -o "$exe"
   run "$(basename "$src" .cpp)" "$exe"
 done
 echo "== $kind: $passed passed, $failed failed; build $((tb - t0)) s, tests $((SECONDS - tb)) s"

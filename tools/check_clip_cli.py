@@ -50,8 +50,7 @@ def main():
             with tempfile.TemporaryDirectory() as d:
                 o = os.path.join(d, "e.npy")
                 cmd = [args.ov3d, "embed-text", "--weights", os.path.join(FIX, "hf_tiny"), "--vocab", args.vocab, "--out", o]
-                if template:
-                    cmd += ["--template", template]
+                cmd += ["--template", template] if template else ["--no-template"]   # default: OpenScene's prompt
                 if not norm:
                     cmd += ["--no-normalize"]
                 subprocess.run(cmd + ["--"] + texts, check=True)

@@ -23,6 +23,7 @@ struct AgglomerateCommand: ParsableCommand {
     @Option(help: "Softmax temperature of the capability method.") var temperature: Float = 0.05
     @Option(help: "Output N×D float32 .npy.") var out: String
     @Option(help: "Threads (0 = all cores).") var threads = 0
+    @OptionGroup var memory: MemoryOption
 
     func run() throws {
         do {
@@ -52,7 +53,7 @@ struct AgglomerateCommand: ParsableCommand {
             case "max-similarity": m = .maxSimilarity
             default: throw OV3DError.invalidArgument("--method '\(method)' is not capability, mean or max-similarity")
             }
-            let r = try TeacherFusion.fuse(teachers: feats, vocabulary: vocab, method: m, threads: threads)
+            let r = try TeacherFusion.fuse(teachers: feats, vocabulary: vocab, method: m, threads: threads, memoryLimit: memory.limit)
             try NPY.write(r.features, shape: [n, vocab.dimension], path: out)
         } catch let e as OV3DError {
             FileHandle.standardError.write(Data("ov3d agglomerate: \(e.message)\n".utf8))

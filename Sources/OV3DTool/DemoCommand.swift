@@ -20,7 +20,7 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var memory: MemoryOption
     @Option(help: "Word to build a similarity heat-map for.") var query = "chair"
     @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
-    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network; default: a randomly initialised MinkUNet18A (timing only).")
+    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network (`make demo` passes the one ov3d trains, examples/train/demo.json); default: a randomly initialised MinkUNet18A (timing only).")
     var checkpoint: String?
     @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy); default: ../shared/data/clip/text_embeddings if present.")
     var embeddings: String?
@@ -85,8 +85,16 @@ struct DemoCommand: ParsableCommand {
             (room.classNames[$0], JSON.number(Double(seenByClass[$0]) / Double(totalByClass[$0])))
         })))
         let groundTruth = (0..<cloud.count).map { seenMask[$0] != 0 ? cloud.labels[$0] : 255 }
-        func evaluate(_ name: String, _ features: [Float]) throws {
-            let (labels, scores) = try vocab.vocabulary.classify(features: features, threads: threads)
+        // Scoring is the library's segmentation of per-point features (the pipeline behind
+        // `ov3d segment`, `ov3d_segment` and the bindings), restricted to the points a view saw.
+        @discardableResult
+        func evaluate(_ name: String, _ features: [Float], superpoints: [Int32]? = nil) throws -> SegmentationResult {
+            let r = try Segmenter.segment(pointFeatures: features, mask: seenMask, vocabulary: vocab.vocabulary,
+                                          superpoints: superpoints, threads: threads)
+            try record(name, r.labels, r.scores)
+            return r
+        }
+        func record(_ name: String, _ labels: [Int32], _ scores: [Float]) throws {
             let m = try SegmentationMetrics.evaluate(predictions: labels, groundTruth: groundTruth, classes: classes, ignore: 255)
             rows.append((name, m, labels, scores))
         }
@@ -111,7 +119,7 @@ struct DemoCommand: ParsableCommand {
         }
         let capability = try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary,
                                                 method: .capability(try builder.table(), temperature: 0.05), threads: threads).features
-        try evaluate("SAS capability-guided (τ = 0.05)", capability)
+        let capabilityResult = try evaluate("SAS capability-guided (τ = 0.05)", capability)
 
         // Superpoints and a majority vote per superpoint. Supervoxels (VCCS) weigh colour, so
         // coplanar objects (a door in a wall) stay apart, which normal-only graphs cannot do.
@@ -120,18 +128,7 @@ struct DemoCommand: ParsableCommand {
         spParams.seedResolution = seedResolution
         let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams), memoryLimit: memory.limit)
         print("[\(elapsed())] superpoints: \(superpoints.count) supervoxels (PCL VCCS, seed \(seedResolution) m)")
-        do {
-            let (labels, scores) = try vocab.vocabulary.classify(features: capability, threads: threads)
-            let masked = (0..<cloud.count).map { seenMask[$0] != 0 ? labels[$0] : -1 }
-            let voted = try SuperpointOps.vote(labels: masked, scores: scores, superpoints: superpoints, mode: .majority)
-            let refined = (0..<cloud.count).map { i -> Int32 in
-                let g = Int(superpoints.ids[i])
-                let v = g >= 0 ? voted.labels[g] : -1          // -1: a point no supervoxel took
-                return v >= 0 ? v : labels[i]
-            }
-            let m = try SegmentationMetrics.evaluate(predictions: refined, groundTruth: groundTruth, classes: classes, ignore: 255)
-            rows.append(("capability-guided + superpoint vote", m, refined, scores))
-        }
+        try evaluate("capability-guided + superpoint vote", capability, superpoints: superpoints.ids)
 
         // The 3D network: a MinkUNet on the voxelised cloud (2 cm), features per point.
         let net: MinkUNet
@@ -144,16 +141,34 @@ struct DemoCommand: ParsableCommand {
             net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
             netSource = "random weights"
         }
+        // The voxel size the checkpoint was trained at (ov3d writes it into the metadata), else 2 cm.
+        let netVoxel = try checkpoint.flatMap { try ModelMetadata(stateDict: try MinkUNet.readStateDict(path: $0)).voxelSize } ?? 0.02
+        var allPointsRow: (String, SegmentationMetrics)? = nil
         let tNet = Date()
-        let result3D = try net.run(points: cloud.positions, voxelSize: 0.02, threads: threads, workspace: memory.workspace())
+        let result3D = try net.run(points: cloud.positions, voxelSize: netVoxel, threads: threads, workspace: memory.workspace())
         let ms = Date().timeIntervalSince(tNet) * 1000
         print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
         if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {
             let f3d = try result3D.pointFeatures(head: 0, normalized: true, threads: threads)
             try evaluate("3D distilled (\(net.spec.variantName))", f3d)
+            // OpenScene's 2D-3D ensemble: per point the 3D or the capability-fused 2D feature,
+            // whichever scores its best class higher (points without a 2D feature take the 3D one).
+            let ens = try FeatureEnsemble.labels(mode: .ensemble(.maxScore), features3D: f3d, features2D: capability,
+                                                 mask2D: seenMask, vocabulary: vocab.vocabulary, threads: threads)
+            let m = try SegmentationMetrics.evaluate(predictions: ens, groundTruth: groundTruth, classes: classes, ignore: 255)
+            rows.append(("2D-3D ensemble", m, ens, try vocab.vocabulary.classify(features: f3d, threads: threads).scores))
+            // The 3D network labels the points no camera saw too (scored here on every labelled point).
+            let all3D = try vocab.vocabulary.classify(features: f3d, threads: threads).labels
+            let mAll = try SegmentationMetrics.evaluate(predictions: all3D, groundTruth: cloud.labels, classes: classes, ignore: 255)
+            allPointsRow = ("3D distilled, every labelled point", mAll)
         }
         print("\n  method                                  mIoU    mAcc")
         for (name, m, _, _) in rows {
+            print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
+            report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
+        }
+
+        if let (name, m) = allPointsRow {
             print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
             report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
         }
@@ -165,11 +180,19 @@ struct DemoCommand: ParsableCommand {
         var gt = cloud
         gt.colors = LabelColors.colors(for: cloud.labels)
         try CloudFile.write(gt, to: out + "/ground_truth.ply", format: .plyBinaryLE)
-        try TopView.write(cloud, colors: LabelColors.colors(for: best.2), to: out + "/segmented_top.png")
-        try TopView.write(cloud, colors: gt.colors, to: out + "/ground_truth_top.png")
+        // Pictures from the library's renderer (`ov3d render`): the room seen from above (the
+        // ceiling-high walls would hide the furniture from the automatic side view).
+        var picture = RenderOptions()
+        picture.viewpoint = .top
+        picture.title = "ov3d demo: \(best.0)"
+        try SceneRenderer.writePNG(cloud, coloring: .labels(best.2, names: vocab.vocabulary.names), options: picture,
+                                   to: out + "/segmented.png")
+        picture.title = "ground truth"
+        try SceneRenderer.writePNG(cloud, coloring: .labels(cloud.labels, names: room.classNames), options: picture,
+                                   to: out + "/ground_truth.png")
         if let q = vocab.vocabulary.names.firstIndex(of: query) {
-            let scores = try vocab.vocabulary.scores(features: capability, threads: threads)
-            let heat = (0..<cloud.count).map { scores[$0 * classes + q] }
+            // A query answered from the kept features (no second scoring pass over the teachers).
+            let heat = try capabilityResult.query(word: q, threads: threads).map { $0.isNaN ? 0 : $0 }
             var h = cloud
             h.colors = heat.flatMap { s -> [UInt8] in
                 let t = max(0, min(1, (s + 0.1) / 0.8))
@@ -177,7 +200,14 @@ struct DemoCommand: ParsableCommand {
             }
             h.scores = heat
             try CloudFile.write(h, to: out + "/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply", format: .plyBinaryLE)
+            var hp = RenderOptions()
+            hp.viewpoint = .top
+            try SceneRenderer.writePNG(cloud, coloring: .scores(heat, title: query), options: hp,
+                                       to: out + "/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).png")
             print("\n  heat-map for \"\(query)\": \(out)/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply")
+        } else {
+            print("\n  no heat-map for \"\(query)\": the demo's vocabulary holds only \(vocab.vocabulary.names.joined(separator: ", ")) (for other words use `ov3d query` with a text encoder)")
+            FileHandle.standardError.write(Data("ov3d demo: --query \"\(query)\" is not a word of the demo's vocabulary; no heat-map written\n".utf8))
         }
         report.append(("points", .number(Double(cloud.count))))
         report.append(("frames", .number(Double(rendered.count))))
@@ -195,7 +225,7 @@ struct DemoVocabulary {
     var source: String
 
     static func load(classNames: [String], folder: String?, seed: UInt64) throws -> DemoVocabulary {
-        let candidates = [folder, "../shared/data/clip/text_embeddings"].compactMap { $0 }
+        let candidates = [folder, "data/clip", "../shared/data/clip/text_embeddings"].compactMap { $0 }
         for dir in candidates {
             let path = dir + "/clip_scannet_labels_512.npy"
             guard FileIO.exists(path) else { continue }
@@ -212,28 +242,3 @@ struct DemoVocabulary {
     }
 }
 
-/// A top-down orthographic picture of a labelled cloud (highest point per pixel wins): a quick
-/// look at a segmentation without a 3D viewer.
-enum TopView {
-    static func write(_ cloud: PointCloud, colors: [UInt8], to path: String, pixelsPerMetre: Float = 80) throws {
-        guard cloud.count > 0 else { return }
-        var lo = SIMD2<Float>(.infinity, .infinity), hi = -lo
-        for i in 0..<cloud.count {
-            let p = SIMD2<Float>(cloud.positions[3 * i], cloud.positions[3 * i + 1])
-            lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p)
-        }
-        let w = Int((hi.x - lo.x) * pixelsPerMetre) + 1, h = Int((hi.y - lo.y) * pixelsPerMetre) + 1
-        guard w > 0, h > 0, w * h <= 1 << 24 else { return }
-        var rgb = [UInt8](repeating: 255, count: w * h * 3)
-        var top = [Float](repeating: -.infinity, count: w * h)
-        for i in 0..<cloud.count {
-            let x = Int((cloud.positions[3 * i] - lo.x) * pixelsPerMetre)
-            let y = h - 1 - Int((cloud.positions[3 * i + 1] - lo.y) * pixelsPerMetre)
-            let z = cloud.positions[3 * i + 2]
-            guard z < 2.2, z > top[y * w + x] else { continue }   // cut the ceiling-high walls off
-            top[y * w + x] = z
-            for c in 0..<3 { rgb[(y * w + x) * 3 + c] = colors[3 * i + c] }
-        }
-        try PNGFile.write(rgb, width: w, height: h, channels: 3, to: path)
-    }
-}

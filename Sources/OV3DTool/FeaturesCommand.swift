@@ -22,7 +22,7 @@ struct FeaturesCommand: ParsableCommand {
     var checkpoint: String
     @Option(help: "N×3 float32/float64 points (.npy).")
     var points: String?
-    @Option(help: "Voxel size in metres for --points (0.02 indoor, 0.05 outdoor).")
+    @Option(help: "Voxel size in metres for --points (0.02 indoor, 0.05 outdoor; default: the one recorded in a converted checkpoint).")
     var voxelSize: Double?
     @Option(help: "N×3 or N×4 (batch x y z) int32 voxel coordinates (.npy; other integer dtypes are converted when every value fits int32).")
     var voxelCoords: String?
@@ -44,7 +44,6 @@ struct FeaturesCommand: ParsableCommand {
         guard (points == nil) != (voxelCoords == nil) else {
             throw ValidationError("give exactly one of --points or --voxel-coords")
         }
-        if points != nil && voxelSize == nil { throw ValidationError("--points needs --voxel-size") }
         if voxelCoords != nil && voxelSize != nil { throw ValidationError("--voxel-size applies to --points only") }
         if points != nil && inputFeatures != nil { throw ValidationError("--input-features applies to --voxel-coords only") }
         guard (0...256).contains(threads) else { throw ValidationError("--threads must be 0...256") }
@@ -62,7 +61,8 @@ struct FeaturesCommand: ParsableCommand {
         let n = Threads.resolve(threads)
         Threads.setBLASThreads(n)
         let t0 = Date()
-        let model = try MinkUNet.load(path: checkpoint)
+        let segmenter = try Segmenter.load(path: checkpoint)
+        let model = segmenter.model
         let loadMs = Date().timeIntervalSince(t0) * 1000
         let h = try headIndex(model)
         let dim = model.spec.heads[h].dim
@@ -73,6 +73,9 @@ struct FeaturesCommand: ParsableCommand {
         var voxels = 0
         var flops = 0.0
         if let points {
+            guard let voxelSize = voxelSize ?? segmenter.recordedVoxelSize else {
+                throw OV3DError.invalidArgument("--points needs --voxel-size (\(checkpoint) records none; `ov3d convert --voxel-size` records one)")
+            }
             let t = try NPY.read(path: points)
             try require(t.rank == 2 && t.shape[1] == 3 && t.dtype.isFloatingPoint,
                         "\(points): expected an N×3 float array, got \(t.dtype.rawValue) \(t.shape)")
@@ -81,7 +84,7 @@ struct FeaturesCommand: ParsableCommand {
             for _ in 0..<`repeat` {
                 let s = Date(), c = cpuMs()
                 // Three per-point copies of the output rows: the features, the tensor, its bytes.
-                result = try model.run(points: pos, voxelSize: voxelSize!, headSelection: [h], threads: n, workspace: ws,
+                result = try model.run(points: pos, voxelSize: voxelSize, headSelection: [h], threads: n, workspace: ws,
                                        outputCopies: 3)
                 times.append(Date().timeIntervalSince(s) * 1000)
                 cpu.append(cpuMs() - c)

@@ -21,8 +21,6 @@ struct MemoryOption: ParsableArguments {
 
     /// A workspace whose runs are checked against the limit.
     func workspace() -> Workspace {
-        let ws = Workspace()
-        ws.memoryLimit = limit
-        return ws
+        Workspace(memoryLimit: limit)
     }
 }

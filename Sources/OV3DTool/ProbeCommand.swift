@@ -34,6 +34,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "Threads (0 = all cores).") var threads = 1
     @Option(help: "Output state dict (.safetensors).") var out: String?
     @Flag(help: "Print JSON objects on stdout.") var json = false
+    @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         guard !scenes.isEmpty else { throw ValidationError("give at least one --scene") }
@@ -80,6 +81,7 @@ struct ProbeCommand: ParsableCommand {
         var c = ProbeTraining.Config()
         c.probe = probe; c.classes = classes; c.voxelSize = vs; c.epochs = epochs; c.batchSize = batchSize
         c.loop = loop; c.lr = lr; c.weightDecay = weightDecay; c.seed = seed; c.threads = Threads.resolve(threads)
+        c.memoryLimit = memory.limit
         Threads.setBLASThreads(c.threads)
         let train = try scenes.map(Self.scene)
         let held = try evalScenes.map(Self.scene)
@@ -94,7 +96,8 @@ struct ProbeCommand: ParsableCommand {
         if !held.isEmpty {
             // Scored through the loader: the written state dict, read back as a MinkUNet.
             let probed = try MinkUNet(stateDict: r.stateDict)
-            let m = try ProbeTraining.evaluate(model: probed, probe: probe, scenes: held, voxelSize: vs, threads: c.threads)
+            let m = try ProbeTraining.evaluate(model: probed, probe: probe, scenes: held, voxelSize: vs, threads: c.threads,
+                                               memoryLimit: memory.limit)
             summary += [("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))]
             line += String(format: "; held-out mIoU %.1f%%, mAcc %.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy)
         }

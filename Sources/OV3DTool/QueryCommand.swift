@@ -18,36 +18,29 @@ struct QueryCommand: ParsableCommand {
         """)
 
     @Argument(help: "The point cloud (PLY, PCD, npy, .bin).") var input: String
-    @Option(help: "MinkUNet checkpoint (.pth / .pth.tar / .safetensors).") var checkpoint: String
+    @OptionGroup var model: ModelOptions
     @Option(help: "What to look for.") var text: String
     @Option(help: "The text's embedding (.npy, shape (dim,) or (1, dim)).") var embedding: String?
-    @Option(help: "CLIP text encoder weights, to embed the text.") var textEncoder: String?
-    @Option(help: "CLIP BPE vocabulary for --text-encoder (default: beside the weights).") var vocab: String?
-    @Option(help: "Prompt template for --text-encoder ({} = the text; \"\" = bare text).") var template = TextEncodeOptions.openScenePrompt
-    @Option(help: "Metres per voxel (default: the checkpoint's recorded voxel size, else 0.02).") var voxelSize: Double?
-    @Option(help: "Head to score, by name or index (default: the first, `final`).") var head: String?
+    @OptionGroup var encoder: TextEncoderOptions
     @Option(help: "Write the similarity per input point (float32 .npy).") var outScores: String?
     @Option(help: "Write the heat-map as PLY.") var out: String?
     @Option(help: "Write a picture of the heat-map (PNG).") var png: String?
     @Flag(help: "Print a JSON summary on stdout.") var json = false
-    @Option(help: "Threads (0 = all cores).") var threads = 0
     @OptionGroup var memory: MemoryOption
 
     func validate() throws {
-        guard (embedding == nil) != (textEncoder == nil) else {
-            throw ValidationError("give exactly one of --embedding E.npy or --text-encoder W")
-        }
+        try encoder.validate(embeddingsFile: embedding, flag: "--embedding")
         guard !text.isEmpty else { throw ValidationError("--text is empty") }
-        guard (0...256).contains(threads) else { throw ValidationError("--threads must be 0...256") }
     }
 
     func run() throws { try failing("query") { try execute() } }
 
     func execute() throws {
         let t0 = Date()
-        let n = Threads.resolve(threads)
+        let n = Threads.resolve(model.threads)
         Threads.setBLASThreads(n)
-        let source = TextSource(embeddingsFile: embedding, textEncoder: textEncoder, bpe: vocab, template: template)
+        let checkpoint = model.checkpoint, voxelSize = model.voxelSize
+        let source = encoder.source(embeddingsFile: embedding)
         let q: [Float]
         if let embedding {
             let e = try TextSource.readEmbeddings(embedding)
@@ -59,7 +52,7 @@ struct QueryCommand: ParsableCommand {
         // The query is also the vocabulary (one word): the segmentation's labels are not used.
         let vocabulary = try Vocabulary(names: [text], embeddings: q, dimension: q.count)
         let segmenter = try Segmenter.load(path: checkpoint)
-        let h = try SegmentationCLI.headIndex(head, segmenter.model)
+        let h = try SegmentationCLI.headIndex(model.head, segmenter.model)
         let loaded = try PointInput.load(input)
         let (voxel, vsource) = try segmenter.voxelSize(voxelSize)
         if vsource == .default {

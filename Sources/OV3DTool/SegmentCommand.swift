@@ -23,45 +23,37 @@ struct SegmentCommand: ParsableCommand {
         """)
 
     @Argument(help: "The point cloud (PLY, PCD, npy, .bin).") var input: String
-    @Option(help: "MinkUNet checkpoint (.pth / .pth.tar / .safetensors).") var checkpoint: String
+    @OptionGroup var model: ModelOptions
     @Option(help: "A built-in label set: \(LabelSet.builtinNames.joined(separator: ", ")).") var labels: String?
     @Option(help: "A text file with one label name per line.") var labelsFile: String?
     @Option(parsing: .upToNextOption, help: "The words themselves (several values).") var text: [String] = []
     @Option(help: "Embeddings of the words, one row per word in the given order (.npy, float16/32/64).") var embeddings: String?
-    @Option(help: "CLIP text encoder weights, to embed the words.") var textEncoder: String?
-    @Option(help: "CLIP BPE vocabulary for --text-encoder (default: bpe_simple_vocab_16e6.txt.gz beside the weights).") var vocab: String?
-    @Option(help: "Prompt template for --text-encoder ({} = the word; \"\" = bare words).") var template = TextEncodeOptions.openScenePrompt
-    @Option(help: "Metres per voxel (default: the checkpoint's recorded voxel size, else 0.02).") var voxelSize: Double?
-    @Option(help: "Head to score, by name or index (default: the first, `final`).") var head: String?
+    @OptionGroup var encoder: TextEncoderOptions
     @Option(help: "Write the segmented cloud as PLY.") var out: String?
     @Option(help: "Write the labels (int32 per input point) as .npy.") var outLabels: String?
     @Option(help: "Write the scores (float32 per input point) as .npy.") var outScores: String?
     @Option(help: "Write a picture of the segmentation (PNG).") var png: String?
     @Flag(help: "Print a JSON summary (counts per label, timings) on stdout.") var json = false
-    @Option(help: "Threads (0 = all cores).") var threads = 0
     @OptionGroup var memory: MemoryOption
 
     func validate() throws {
         _ = try WordList.resolve(labels: labels, labelsFile: nil, text: labelsFile != nil ? ["x"] : text)
-        guard (embeddings == nil) != (textEncoder == nil) else {
-            throw ValidationError("give exactly one of --embeddings E.npy or --text-encoder W")
-        }
-        if vocab != nil && textEncoder == nil { throw ValidationError("--vocab applies to --text-encoder only") }
-        guard (0...256).contains(threads) else { throw ValidationError("--threads must be 0...256") }
+        try encoder.validate(embeddingsFile: embeddings, flag: "--embeddings")
     }
 
     func run() throws { try failing("segment") { try execute() } }
 
     func execute() throws {
         let t0 = Date()
-        let n = Threads.resolve(threads)
+        let n = Threads.resolve(model.threads)
         Threads.setBLASThreads(n)
+        let checkpoint = model.checkpoint, voxelSize = model.voxelSize
         let words = try WordList.resolve(labels: labels, labelsFile: labelsFile, text: text)
-        let source = TextSource(embeddingsFile: embeddings, textEncoder: textEncoder, bpe: vocab, template: template)
+        let source = encoder.source(embeddingsFile: embeddings)
         let vocabulary = try words.vocabulary(source)
         let tVocab = Date()
         let segmenter = try Segmenter.load(path: checkpoint)
-        let h = try SegmentationCLI.headIndex(head, segmenter.model)
+        let h = try SegmentationCLI.headIndex(model.head, segmenter.model)
         let tLoad = Date()
         let loaded = try PointInput.load(input)
         let tRead = Date()

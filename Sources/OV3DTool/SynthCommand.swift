@@ -11,7 +11,7 @@ struct SynthCommand: ParsableCommand {
         discussion: """
         Presets: tiny (unit tests), small (demo, training tests), scannet (ScanNet-scale). Deterministic
         from --seed. The folder layout is in docs/synthetic.md; `ov3d fuse --frames DIR/frames/lseg.json`,
-        `ov3d eval --gt DIR/labels.npy` and `ov3d train --config DIR/train.json` read it as it is.
+        `ov3d eval --gt DIR/labels_seen.npy` and `ov3d train --config DIR/train.json` read it as it is.
         The teachers are simulated stand-ins for LSeg, SEEM, DINOv2 and Stable Diffusion: their
         numbers say nothing of real-world accuracy. --stats alone prints the scene's statistics
         without writing anything.

@@ -2,6 +2,48 @@ import ArgumentParser
 import Foundation
 import OV3DCore
 
+/// The options `ov3d segment` and `ov3d query` share about the network: which checkpoint, how
+/// it voxelises, which head is scored, how many threads.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "MinkUNet checkpoint (.pth / .pth.tar / .safetensors).") var checkpoint: String
+    @Option(help: "Metres per voxel (default: the checkpoint's recorded voxel size, else 0.02).") var voxelSize: Double?
+    @Option(help: "Head to score, by name or index (default: the first, `final`).") var head: String?
+    @Option(help: "Threads (0 = all cores).") var threads = 0
+
+    func validate() throws {
+        guard (0...256).contains(threads) else { throw ValidationError("--threads must be 0...256") }
+        if let voxelSize, !(voxelSize.isFinite && voxelSize > 0) {
+            throw ValidationError("--voxel-size must be a positive number of metres, got \(voxelSize)")
+        }
+    }
+}
+
+/// The options `ov3d segment` and `ov3d query` share about the CLIP text encoder (used when no
+/// embeddings file is given).
+struct TextEncoderOptions: ParsableArguments {
+    @Option(help: "CLIP text encoder weights, to embed the words: OpenAI CLIP TorchScript .pt (ViT-B-32.pt, ...), open_clip .pt/.bin/.safetensors, a Hugging Face CLIPTextModelWithProjection directory or model.safetensors.")
+    var textEncoder: String?
+    @Option(help: "CLIP BPE vocabulary for --text-encoder (default: bpe_simple_vocab_16e6.txt.gz beside the weights).") var vocab: String?
+    @Option(help: "Prompt template for --text-encoder ({} = the word; default OpenScene's 'a {} in a scene'; \"\" = bare words).")
+    var template = TextEncodeOptions.openScenePrompt
+
+    /// Checks these against the embeddings file option of the command (`--embeddings` /
+    /// `--embedding`): exactly one of the two.
+    func validate(embeddingsFile: String?, flag: String) throws {
+        guard (embeddingsFile == nil) != (textEncoder == nil) else {
+            throw ValidationError("give exactly one of \(flag) E.npy or --text-encoder W")
+        }
+        if vocab != nil && textEncoder == nil { throw ValidationError("--vocab applies to --text-encoder only") }
+        if !template.isEmpty && !template.contains("{}") {
+            throw ValidationError("--template '\(template)' has no {} for the word")
+        }
+    }
+
+    func source(embeddingsFile: String?) -> TextSource {
+        TextSource(embeddingsFile: embeddingsFile, textEncoder: textEncoder, bpe: vocab, template: template)
+    }
+}
+
 /// How `ov3d segment` and `ov3d query` get text embeddings: from a file of embeddings the user
 /// has (`--embeddings E.npy`, float16/32/64, one row per word), or by running a CLIP text encoder
 /// (`--text-encoder W [--vocab BPE]`), each prompt through `--template`.

@@ -326,9 +326,23 @@ def test_bad_checkpoints_and_arguments_fail_cleanly(tmp_path):
         _expect_clean_failure(rc, err, "voxel size", out)
     rc, err = features("--checkpoint", ROOM / "weights.safetensors", *pts, "--head", "nope", ok=False)
     _expect_clean_failure(rc, err, "no head 'nope'", out)
-    # Argument errors (usage): both or neither input, --points without --voxel-size.
+    # --points without --voxel-size, when the checkpoint records none.
+    rc, err = features("--checkpoint", ROOM / "weights.safetensors", "--points", tmp_path / "one.npy", "--out", out, ok=False)
+    _expect_clean_failure(rc, err, "--voxel-size", out)
+    # Argument errors (usage): both or neither input.
     for args in (["--points", tmp_path / "one.npy", "--voxel-coords", tmp_path / "one.npy"], [],
-                 ["--points", tmp_path / "one.npy"],
                  ["--voxel-coords", ROOM / "coords.npy", "--voxel-size", 0.05]):
         rc, err = features("--checkpoint", ROOM / "weights.safetensors", *args, "--out", out, ok=False)
         _expect_clean_failure(rc, err, "Usage", out)
+
+
+def test_points_use_the_voxel_size_recorded_in_a_converted_checkpoint(tmp_path):
+    """`ov3d convert --voxel-size` records it; `--points` without `--voxel-size` then uses it."""
+    conv = tmp_path / "m.safetensors"
+    p = subprocess.run([TOOL, "convert", str(ROOM / "weights.safetensors"), str(conv), "--voxel-size", "0.05"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    features("--checkpoint", conv, "--points", ROOM / "points.npy", "--out", tmp_path / "a.npy")
+    features("--checkpoint", ROOM / "weights.safetensors", "--points", ROOM / "points.npy", "--voxel-size", 0.05,
+             "--out", tmp_path / "b.npy")
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))

@@ -1,5 +1,5 @@
 """`--max-memory` (and OV3D_MAX_MEMORY) reach every command that does heavy work (issue 17):
-segment, query, superpoints, fuse, train and demo, through the library's one memory path
+segment, query, superpoints, fuse, agglomerate, train and demo, through the library's one memory path
 (Support/Memory.swift). With a limit below what the run needs each exits with
 OV3D_ERR_OUT_OF_MEMORY's status (5), a message naming the limit and the work, and no output
 file; with a generous limit the same run succeeds (so the refusal is the limit's doing).
@@ -57,6 +57,8 @@ def inputs(tmp_path_factory):
     np.save(d / "cloud.npy", pts)
     np.save(d / "emb.npy", np.cos(np.arange(4 * 16, dtype=np.float32) * 1.3).reshape(4, 16))
     np.save(d / "q.npy", np.cos(np.arange(16, dtype=np.float32) * 0.7))
+    for t in range(2):
+        np.save(d / f"teacher{t}.npy", r.rand(n, 16).astype(np.float32) - 0.5)
     # One frame looking down the z axis at the points (which are 1 m away), 64 x 48, 8 channels.
     png16(d / "depth.png", np.full((48, 64), 1000, np.uint16))
     np.save(d / "feat.npy", r.rand(48, 64, 8).astype(np.float32))
@@ -78,10 +80,12 @@ def commands(d, out):
                         [out / "ids.npy"]),
         "fuse": (["fuse", "--points", d / "cloud.npy", "--frames", d / "frames.json", "--out-features", out / "f.npy",
                   "--out-mask", out / "m.npy", "--cut-bound", "2"], [out / "f.npy", out / "m.npy"]),
+        "agglomerate": (["agglomerate", "--teacher", d / "teacher0.npy", "--teacher", d / "teacher1.npy",
+                         "--vocabulary", d / "emb.npy", "--method", "mean", "--out", out / "a.npy"], [out / "a.npy"]),
     }
 
 
-@pytest.mark.parametrize("name", ["segment", "query", "superpoints", "fuse"])
+@pytest.mark.parametrize("name", ["segment", "query", "superpoints", "fuse", "agglomerate"])
 def test_max_memory_refuses_then_allows(inputs, tmp_path, name):
     args, outs = commands(inputs, tmp_path)[name]
     rc, text = run(args + ["--max-memory", TINY])

@@ -265,3 +265,32 @@ def test_bad_recipes_are_refused(data, recipe, msg):
     cfg = config(data, recipe, losses=CUA_LOSSES, epochs=1)
     code, out, err = run("train", "--config", cfg)
     assert code != 0 and code < 128 and msg in err, err
+
+
+def test_agglomerate_mean_capability_and_refusals(tmp_path):
+    rng = np.random.default_rng(3)
+    k, d, n = 3, 8, 50
+    text = rng.normal(0, 1, (k, d)).astype(np.float32)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    a = rng.normal(0, 1, (n, d)).astype(np.float32)
+    b = rng.normal(0, 1, (n, d)).astype(np.float32)
+    b[:5] = 0  # unseen by teacher b: a alone
+    for name, x in (("text", text), ("a", a), ("b", b)):
+        np.save(tmp_path / f"{name}.npy", x)
+    code, _, err = run("agglomerate", "--teacher", tmp_path / "a.npy", "--teacher", tmp_path / "b.npy",
+                       "--vocabulary", tmp_path / "text.npy", "--method", "mean", "--out", tmp_path / "mean.npy")
+    assert code == 0, err
+    m = np.load(tmp_path / "mean.npy")
+    assert m.shape == (n, d) and np.allclose(m[5:], (a[5:] + b[5:]) / 2, atol=1e-6) and np.allclose(m[:5], a[:5], atol=1e-6)
+    # Capability: a teacher perfect on every class vs a useless one → (almost) its features alone (τ = 0.05).
+    np.save(tmp_path / "cap.npy", np.array([[1.0] * k, [0.0] * k], np.float32))
+    code, _, err = run("agglomerate", "--teacher", tmp_path / "a.npy", "--teacher", tmp_path / "b.npy",
+                       "--vocabulary", tmp_path / "text.npy", "--capabilities", tmp_path / "cap.npy", "--out", tmp_path / "cap_out.npy")
+    assert code == 0, err
+    assert np.allclose(np.load(tmp_path / "cap_out.npy"), a, atol=1e-5)
+    np.save(tmp_path / "short.npy", a[:10])
+    for args, msg in ((["--teacher", tmp_path / "a.npy", "--teacher", tmp_path / "short.npy", "--method", "mean"], "rows"),
+                      (["--teacher", tmp_path / "a.npy", "--method", "capability"], "--capabilities"),
+                      (["--teacher", tmp_path / "a.npy", "--method", "vote"], "--method")):
+        code, _, err = run("agglomerate", *args, "--vocabulary", tmp_path / "text.npy", "--out", tmp_path / "x.npy")
+        assert code != 0 and code < 128 and msg in err, err

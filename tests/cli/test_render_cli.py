@@ -212,3 +212,49 @@ def test_unknown_kernels_value_stops_computing_commands(tmp_path):
                      env={"OV3D_KERNELS": "fast"})
     assert rc != 0 and "OV3D_KERNELS" in err and "fast" in err, err
     assert not (tmp_path / "f.npy").exists()
+
+
+VOCAB = mf.ROOT.parent / "shared" / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
+TEXT = mf.ROOT / "Tests" / "Fixtures" / "text"
+
+
+@pytest.mark.skipif(not VOCAB.exists(), reason="../shared/data/clip/bpe_simple_vocab_16e6.txt.gz not found")
+def test_embed_text_reads_openai_torchscript_and_defaults_to_openscene_prompt(tmp_path):
+    """OpenAI's CLIP TorchScript archive through the command line: bare texts match PyTorch
+    (openai-clip's own jit loader) within 1e-5; the default prompt is OpenScene's."""
+    import json
+    texts = json.loads((TEXT / "openai_clip_tiny_jit.json").read_text())["texts"]
+    ref = np.load(TEXT / "openai_clip_tiny_jit_embeddings.npy")
+    w = TEXT / "openai_clip_tiny_jit.pt"
+    rc, _, err = run("embed-text", "--weights", w, "--vocab", VOCAB, "--out", tmp_path / "bare.npy",
+                     "--no-template", "--no-normalize", *texts)
+    assert rc == 0, err
+    got = np.load(tmp_path / "bare.npy")
+    err_abs = float(np.abs(got - ref).max())
+    print(f"embed-text OpenAI TorchScript tiny: max |ov3d - PyTorch| = {err_abs:.3g}")
+    assert got.shape == ref.shape and err_abs < 1e-5
+    # Default template == explicit OpenScene prompt; --template "" == --no-template.
+    words = ["chair", "wall"]
+    rc, _, err = run("embed-text", "--weights", w, "--vocab", VOCAB, "--out", tmp_path / "d.npy", *words)
+    assert rc == 0, err
+    rc, _, err = run("embed-text", "--weights", w, "--vocab", VOCAB, "--out", tmp_path / "p.npy",
+                     "--no-template", *[f"a {x} in a scene" for x in words])
+    assert rc == 0, err
+    assert np.array_equal(np.load(tmp_path / "d.npy"), np.load(tmp_path / "p.npy"))
+    assert np.allclose(np.load(tmp_path / "d.npy")[0] * np.linalg.norm(ref[0]), ref[0], atol=1e-5)  # "a chair in a scene"
+    rc, _, err = run("embed-text", "--weights", w, "--vocab", VOCAB, "--out", tmp_path / "e.npy", "--template", "", *words)
+    assert rc == 0, err
+    rc, _, err = run("embed-text", "--weights", w, "--vocab", VOCAB, "--out", tmp_path / "f.npy", "--no-template", *words)
+    assert rc == 0 and np.array_equal(np.load(tmp_path / "e.npy"), np.load(tmp_path / "f.npy"))
+    rc, _, err = run("embed-text", "--weights", w, "--vocab", VOCAB, "--out", tmp_path / "g.npy", "--template", "no slot", "x")
+    assert rc != 0 and "{}" in err
+
+
+def test_hostile_torchscript_archive_is_refused_by_the_cli(tmp_path):
+    """A TorchScript-shaped archive whose data.pkl calls os.system: an error, nothing runs."""
+    marker = Path("/tmp/ov3d_pwned")
+    if marker.exists():
+        marker.unlink()
+    rc, _, err = run("inspect", TEXT / "malicious_torchscript_os_system_attribute.pt")
+    assert rc != 0 and "system" in err, err
+    assert not marker.exists()

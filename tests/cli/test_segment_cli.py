@@ -208,7 +208,11 @@ def test_real_scannet_scene_with_real_clip_embeddings(tmp_path):
     (["--labels-file", "LBL"], "exactly one of --embeddings"),
     (["--labels-file", "LBL", "--text", "x", "--embeddings", "EMB"], "exactly one of --labels"),
     (["--labels-file", "LBL", "--embeddings", "EMB", "--head", "nohead"], "no head 'nohead'"),
-    (["--labels-file", "LBL", "--embeddings", "EMB", "--voxel-size", "-1"], "voxel size"),
+    (["--labels-file", "LBL", "--embeddings", "EMB", "--voxel-size=-1"], "--voxel-size must be a positive"),
+    (["--labels-file", "LBL", "--embeddings", "EMB", "--voxel-size=nan"], "--voxel-size must be a positive"),
+    (["--labels-file", "LBL", "--text-encoder", "EMB", "--template", "no slot"], "has no {} for the word"),
+    (["--labels-file", "LBL", "--embeddings", "EMB", "--vocab", "EMB"], "--vocab applies to --text-encoder only"),
+    (["--labels-file", "LBL", "--embeddings", "EMB", "--threads", "999"], "--threads must be 0...256"),
     (["--labels-file", "LBL", "--embeddings", "EMB", "--out", "x.txt"], "PLY"),
 ])
 def test_bad_inputs_fail_with_a_message(room, tmp_path, args, message):
@@ -230,3 +234,14 @@ def test_dimension_mismatch_and_missing_input_fail_cleanly(room, tmp_path):
     p = ov3d("query", tmp_path / "missing.ply", "--checkpoint", ROOM_W, "--text", "x", "--embedding", tmp_path / "e16.npy",
              ok=False)
     assert p.returncode != 0 and "missing.ply" in p.stderr
+
+
+def test_query_shares_the_option_checks(room, tmp_path):
+    """`ov3d query` takes the model and text-encoder options from the same groups as segment."""
+    d, _, _, _ = room
+    np.save(tmp_path / "e16.npy", np.ones(16, np.float32))
+    for args, message in ((["--embedding", tmp_path / "e16.npy", "--voxel-size=0"], "--voxel-size must be a positive"),
+                          (["--embedding", tmp_path / "e16.npy", "--text-encoder", "W"], "exactly one of --embedding"),
+                          (["--text-encoder", "W", "--template", "x"], "has no {} for the word")):
+        p = ov3d("query", d / "pts.npy", "--checkpoint", ROOM_W, "--text", "chair", *args, ok=False)
+        assert p.returncode != 0 and message in p.stderr, p.stderr

@@ -29,7 +29,11 @@ public enum TeacherFusion {
 
     /// Fuses `teachers` (each `N × vocabulary.dimension`) into one `N × D` feature per point.
     /// With `weights`, also returns the per-point teacher weights (`N × T`).
-    public static func fuse(teachers: [[Float]], vocabulary: Vocabulary, method: Method, threads: Int = 0) throws -> (features: [Float], weights: [Float]) {
+    /// A run whose projected memory (the presence mask, weights, per-teacher predictions and the
+    /// fused features: n·(t·13 + 4·d) bytes) exceeds `memoryLimit` (nil: `OV3D_MAX_MEMORY`, else
+    /// none) or the address space left under `ulimit -v` is refused before it allocates.
+    public static func fuse(teachers: [[Float]], vocabulary: Vocabulary, method: Method, threads: Int = 0,
+                            memoryLimit: Int? = nil) throws -> (features: [Float], weights: [Float]) {
         let d = vocabulary.dimension
         let t = teachers.count
         try require(t > 0 && t <= 64, "teacher fusion: need 1...64 teachers, got \(t)")
@@ -39,6 +43,10 @@ public enum TeacherFusion {
             try require(f.count == n * d, "teacher fusion: teacher \(i) has \(f.count) values, expected \(n)×\(d)")
             for v in f { try require(v.isFinite, "teacher fusion: teacher \(i) has a non-finite value") }
         }
+        let (perPoint, o1) = (13 * t).addingReportingOverflow(4 * d)
+        let (bytes, o2) = n.multipliedReportingOverflow(by: perPoint)
+        try Memory.checkProjected(o1 || o2 ? Int.max : bytes, limit: try Memory.limit(memoryLimit),
+                                  what: "fusing \(t) teachers' \(d)-d features of \(n) points")
         var present = [Bool](repeating: false, count: n * t)
         for (ti, f) in teachers.enumerated() {
             for i in 0..<n {

@@ -117,8 +117,10 @@ public enum SparseConvolution {
             if let packed { workspace.recycle(packed) }
             for b in blocks { workspace.recycle(b) }
         }
+        // The tiles' products run alone (the calling thread runs tiles too): restored after.
+        let callerBLAS = Threads.blasThreads
         if workers > 1, !vector { Threads.setBLASThreads(1) }
-        defer { if workers > 1, !vector { Threads.setBLASThreads(threads) } }
+        defer { if workers > 1, !vector { Threads.setBLASThreads(callerBLAS) } }
         let ptrs = UncheckedSendable((input.data, out.data, packed?.pointer, blocks.map { $0.pointer }))
         do {
             do {

@@ -67,8 +67,9 @@ public enum SparseConvolutionBackward {
         let identity = map.identityOffset.flatMap { map.pairCount($0) == map.outCount && map.inCount == map.outCount ? $0 : nil }
         // OpenBLAS runs single-threaded per call (the work is split here), so its sums do not
         // depend on the thread count either.
+        let callerBLAS = Threads.blasThreads
         if !kernels.usesVectorKernels { Threads.setBLASThreads(1) }
-        defer { if !kernels.usesVectorKernels { Threads.setBLASThreads(threads) } }
+        defer { if !kernels.usesVectorKernels { Threads.setBLASThreads(callerBLAS) } }
         map.inRows.withUnsafeBufferPointer { ir in
             map.outRows.withUnsafeBufferPointer { orows in
                 let ctx = UncheckedSendable((x.data, dY.data, dW, ir.baseAddress!, orows.baseAddress!, items, lists, map.start))

@@ -64,6 +64,12 @@ public final class Workspace {
 
     public init() {}
 
+    /// A workspace whose runs are checked against `memoryLimit` (nil: `OV3D_MAX_MEMORY`, else none).
+    public convenience init(memoryLimit: Int?) {
+        self.init()
+        self.memoryLimit = memoryLimit
+    }
+
     /// A matrix of `rows × cols` (contents unspecified).
     public func matrix(rows: Int, cols: Int) throws -> FeatureMatrix {
         let (n, o) = rows.multipliedReportingOverflow(by: cols)

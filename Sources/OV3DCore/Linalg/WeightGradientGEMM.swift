@@ -24,6 +24,7 @@ enum WeightGradientGEMM {
                                       w, Int64(ldw), scratch.pointer)
             return
         }
+        _ = GEMM.pinOpenBLAS
         let chunk = blasChunk
         guard let ga = Scratch(floats: chunk * k), let gb = Scratch(floats: chunk * n) else {
             // No memory for the gathered blocks: the plain loop.

@@ -102,6 +102,14 @@ public final class MinkUNet: @unchecked Sendable {
     /// features per row. Output rows follow the input rows. `headSelection` nil = all heads.
     public func forward(coords: [Int32], features: [Float], headSelection: [Int]? = nil, threads: Int,
                         workspace: Workspace, progress: Progress = .none) throws -> Output {
+        try Threads.withBLASThreads(threads) {
+            try forwardBody(coords: coords, features: features, headSelection: headSelection, threads: threads,
+                            workspace: workspace, progress: progress)
+        }
+    }
+
+    private func forwardBody(coords: [Int32], features: [Float], headSelection: [Int]?, threads: Int,
+                             workspace: Workspace, progress: Progress) throws -> Output {
         let n = coords.count / 3
         try require(coords.count == 3 * n && n > 0, "no voxels")
         try require(features.count == n * spec.inChannels,

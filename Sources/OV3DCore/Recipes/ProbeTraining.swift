@@ -33,6 +33,8 @@ public struct ProbeTraining {
         public var power = 0.9
         public var seed: UInt64 = 1463
         public var threads = 1
+        /// Memory limit of the frozen network's runs (nil: `OV3D_MAX_MEMORY`, else none).
+        public var memoryLimit: Int? = nil
         public init() {}
     }
 
@@ -47,7 +49,7 @@ public struct ProbeTraining {
 
     /// The frozen head outputs a probe reads for one scene, voxel labels, and the voxelisation.
     public static func features(model: MinkUNet, probe: String, scene: Scene, voxelSize: Double,
-                                threads: Int) throws -> (features: [Float], width: Int, labels: [Int32]) {
+                                threads: Int, memoryLimit: Int? = nil) throws -> (features: [Float], width: Int, labels: [Int32]) {
         try require(scene.labels.count * 3 == scene.points.count, "probe scene '\(scene.name)': \(scene.labels.count) labels for \(scene.points.count / 3) points")
         let featureHeads = model.spec.heads.filter { !$0.isProbe }
         let inputs = try MinkUNetSpec.probeInputs(probe, featureHeads: featureHeads)
@@ -56,7 +58,8 @@ public struct ProbeTraining {
             guard let i = all.firstIndex(of: n) else { throw OV3DError.invalidArgument("probe '\(probe)' reads head '\(n)', which the model lacks") }
             return i
         }
-        let r = try model.run(points: scene.points, voxelSize: voxelSize, headSelection: selection, threads: threads, workspace: Workspace())
+        let r = try model.run(points: scene.points, voxelSize: voxelSize, headSelection: selection, threads: threads,
+                              workspace: Workspace(memoryLimit: memoryLimit))
         let v = r.voxels.voxelCount
         let dims = selection.map { model.spec.heads[$0].dim }
         let width = dims.reduce(0, +)
@@ -78,7 +81,8 @@ public struct ProbeTraining {
         var data = [(features: [Float], labels: [Int32])]()
         var width = 0
         for s in scenes {
-            let f = try features(model: model, probe: c.probe, scene: s, voxelSize: c.voxelSize, threads: c.threads)
+            let f = try features(model: model, probe: c.probe, scene: s, voxelSize: c.voxelSize, threads: c.threads,
+                                   memoryLimit: c.memoryLimit)
             for l in f.labels where l != 255 {
                 try require(l >= 0 && Int(l) < c.classes, "probe scene '\(s.name)': label \(l) outside 0..<\(c.classes) (255 = ignore)")
             }
@@ -128,7 +132,7 @@ public struct ProbeTraining {
     /// of the probe's logits per voxel is broadcast to the points and scored against the labels
     /// (255 = ignore), one confusion matrix over all scenes.
     public static func evaluate(model: MinkUNet, probe: String, scenes: [Scene], voxelSize: Double,
-                                convention: MetricConvention = .standard, threads: Int) throws -> SegmentationMetrics {
+                                convention: MetricConvention = .standard, threads: Int, memoryLimit: Int? = nil) throws -> SegmentationMetrics {
         try require(!scenes.isEmpty, "probe evaluation: no scenes")
         guard let hi = model.spec.heads.firstIndex(where: { $0.name == probe }) else {
             throw OV3DError.invalidArgument("probe evaluation: the model has no head '\(probe)' (heads: \(model.spec.heads.map(\.name).joined(separator: ", ")))")
@@ -137,7 +141,7 @@ public struct ProbeTraining {
         var m = try ConfusionMatrix(classes: k)
         for s in scenes {
             try require(s.labels.count * 3 == s.points.count, "probe scene '\(s.name)': \(s.labels.count) labels for \(s.points.count / 3) points")
-            let r = try model.run(points: s.points, voxelSize: voxelSize, threads: threads, workspace: Workspace())
+            let r = try model.run(points: s.points, voxelSize: voxelSize, threads: threads, workspace: Workspace(memoryLimit: memoryLimit))
             guard let pos = r.output.headIndices.firstIndex(of: hi) else { throw OV3DError.internal("probe evaluation: head \(hi) not computed") }
             let z = r.output.heads[pos]
             let v = r.voxels.voxelCount

@@ -11,14 +11,16 @@ public struct SegmentationResult: Sendable {
     /// Per input point: index into `vocabulary`, -1 for a skipped point (NaN coordinates; in
     /// `.fusion` mode also a point without a 2D feature).
     public internal(set) var labels: [Int32]
-    /// Per input point: cosine similarity of its label with its feature; NaN where the label is -1.
+    /// Per input point: cosine similarity of its label with its feature; NaN where the label is -1
+    /// (or, for `Segmenter.segment(pointFeatures:)`, where the point has no feature).
     public internal(set) var scores: [Float]
     /// Per input point: softmax(cosine / temperature) over the vocabulary (`count × words`), rows
     /// of zeros for skipped points; empty unless `SegmentationParams.probabilities`.
     public internal(set) var probabilities: [Float]
     /// Per input point: its voxel row, -1 for a skipped point.
     public let voxelOfPoint: [Int32]
-    /// Unit-length features of the scored head, `voxelCount × dimension`.
+    /// Unit-length features of the scored head, `voxelCount × dimension` (for
+    /// `Segmenter.segment(pointFeatures:)`: one row per point that has a feature).
     public let voxelFeatures: [Float]
     /// Voxel size used, and where it came from.
     public let voxelSize: Double

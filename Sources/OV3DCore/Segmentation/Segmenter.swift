@@ -26,6 +26,8 @@ public struct Segmenter: Sendable {
     /// Where a segmentation's voxel size came from.
     public enum VoxelSizeSource: String, Sendable {
         case requested, checkpoint, `default`
+        /// No voxels: per-point features (`segment(pointFeatures:...)`).
+        case perPoint = "per-point"
     }
 
     public init(model: MinkUNet, recordedVoxelSize: Double? = nil) {
@@ -56,6 +58,14 @@ public struct Segmenter: Sendable {
     /// label -1) against `vocabulary`, whose dimension must equal the scored head's.
     public func segment(positions: [Float], vocabulary: Vocabulary, params: SegmentationParams = SegmentationParams(),
                         workspace: Workspace, progress: Progress = .none) throws -> SegmentationResult {
+        // The products of this call use its own thread count (per thread, never process-wide).
+        try Threads.withBLASThreads(params.threads) {
+            try segmentBody(positions: positions, vocabulary: vocabulary, params: params, workspace: workspace, progress: progress)
+        }
+    }
+
+    private func segmentBody(positions: [Float], vocabulary: Vocabulary, params: SegmentationParams,
+                             workspace: Workspace, progress: Progress) throws -> SegmentationResult {
         let t0 = Self.nowMs()
         let heads = model.spec.heads
         try require(params.head >= 0 && params.head < heads.count,
@@ -130,13 +140,13 @@ public struct Segmenter: Sendable {
             if !vp.isEmpty { result.probabilities = Self.broadcastRows(vp, width: k, index: voxelOfPoint) }
             if let sp = params.superpoints {
                 result.labels = try SuperpointOps.refine(labels: result.labels, segments: sp, abstain: nil)
-                try rescore(&result, fused: nil, params: params, threads: threads)
+                try Self.rescore(&result, fused: nil, params: params, threads: threads)
             }
         } else {
-            try rescore(&result, fused: params.fused, params: params, threads: threads, chooseLabels: true)
+            try Self.rescore(&result, fused: params.fused, params: params, threads: threads, chooseLabels: true)
             if let sp = params.superpoints {
                 result.labels = try SuperpointOps.refine(labels: result.labels, segments: sp, abstain: nil)
-                try rescore(&result, fused: params.fused, params: params, threads: threads)
+                try Self.rescore(&result, fused: params.fused, params: params, threads: threads)
             }
         }
         try progress.report(1, "scored")
@@ -149,7 +159,7 @@ public struct Segmenter: Sendable {
     /// Per point, in blocks: the point's feature (its unit voxel feature, or per the ensemble
     /// rule with its 2D feature), then the best label (`chooseLabels`) or the cosine of the label
     /// it has, and probabilities when asked for.
-    func rescore(_ r: inout SegmentationResult, fused: FusedFeatures?, params: SegmentationParams, threads: Int,
+    static func rescore(_ r: inout SegmentationResult, fused: FusedFeatures?, params: SegmentationParams, threads: Int,
                  chooseLabels: Bool = false) throws {
         let n = r.count, d = r.dimension, k = r.vocabulary.count
         let mode = fused?.mode ?? .distill

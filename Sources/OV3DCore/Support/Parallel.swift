@@ -18,10 +18,45 @@ public enum Threads {
         return min(max(n, 1), 256)
     }
 
-    /// Sets OpenBLAS's thread count (process-wide). The library calls this before GEMM-heavy work
-    /// so that the thread count in the params also governs OpenBLAS.
+    /// Sets the number of threads the matrix products (`GEMM`) started from the calling thread
+    /// may use. Per thread, not process-wide: two sessions on two threads each keep their own
+    /// count, and a product's bits never depend on it (fixed row blocks, see `GEMM`). OpenBLAS
+    /// itself always runs single-threaded inside ov3d (`GEMM.pinOpenBLAS`): its thread count is
+    /// process-wide and changing it while another thread is inside a call is a race.
     public static func setBLASThreads(_ n: Int) {
-        openblas_set_num_threads(Int32(resolve(n)))
+        GEMMThreads.set(resolve(n))
+    }
+
+    /// The calling thread's GEMM thread count: the last `setBLASThreads` on this thread, else 1
+    /// (threads of `parallelFor` and host threads that never set one run their products alone).
+    public static var blasThreads: Int { GEMMThreads.get() }
+
+    /// Runs `body` with the calling thread's GEMM count set to `n` (resolved), then restores it.
+    public static func withBLASThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        let saved = GEMMThreads.get()
+        GEMMThreads.set(resolve(n))
+        defer { GEMMThreads.set(saved) }
+        return try body()
+    }
+}
+
+/// The per-thread GEMM thread count behind `Threads.setBLASThreads` (a pthread key holding the
+/// count; 0 = never set).
+enum GEMMThreads {
+    static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        let rc = pthread_key_create(&k, nil)
+        precondition(rc == 0, "pthread_key_create failed")   // only at process start-up, on exhaustion of keys
+        return k
+    }()
+
+    static func set(_ n: Int) {
+        _ = pthread_setspecific(key, UnsafeRawPointer(bitPattern: UInt(max(0, n))))
+    }
+
+    static func get() -> Int {
+        guard let p = pthread_getspecific(key) else { return 1 }
+        return max(1, Int(UInt(bitPattern: p)))
     }
 }
 

@@ -6,8 +6,9 @@ import Glibc
 /// for every class, render single-object "generated images" — the object alone (a recipe
 /// instance, or a door / window / picture / curtain on a bare wall, or the bare wall and floor)
 /// in a small empty room of random size and colours, from a random viewpoint, with random
-/// light — run each teacher on them, compare its mask of the class with the object's mask, and
-/// accumulate IoU per class. The target scenes' labels are never used.
+/// light — run each teacher on them, compare its mask of every class the image shows (the
+/// object, and the wall and floor around it) with that class's mask, and accumulate IoU per
+/// class. The target scenes' labels are never used.
 ///
 /// Teachers see these images through `TextAlignedTeacher.featureMap(view:isolated: true)`: an
 /// object alone is easier than in a cluttered room (its confusion matrix relieved toward the
@@ -99,16 +100,18 @@ public enum GeneratedImageCapabilities {
                     view.instances = view.instances.map { $0 > 0 ? $0 + offset : 0 }
                     let map = teacher.featureMap(view: view, frameIndex: 1_000_000 + cls * 1000 + i, isolated: true)
                     let predicted = try teacher.space.vocabulary.classify(features: map, threads: threads).labels
-                    var gt = [UInt8](repeating: 0, count: predicted.count), mine = gt
-                    var zero = true
-                    for c in 0..<predicted.count {
-                        let valid = view.classes[c] >= 0
-                        gt[c] = valid && view.classes[c] == Int32(cls) ? 1 : 0
-                        mine[c] = valid && predicted[c] == Int32(cls) ? 1 : 0
-                        if gt[c] != 0 { zero = false }
+                    // every class the generated image shows (its object, and the bare wall and
+                    // floor around it) is scored, so a teacher that paints the object as wall
+                    // loses on "wall" as well as on the object's class
+                    let shown = Set(view.classes.filter { $0 >= 0 && Int($0) < classes && !excluded.contains(Int($0)) })
+                    for k in shown.sorted() {
+                        var gt = [UInt8](repeating: 0, count: predicted.count), mine = gt
+                        for c in 0..<predicted.count where view.classes[c] >= 0 {
+                            gt[c] = view.classes[c] == k ? 1 : 0
+                            mine[c] = predicted[c] == k ? 1 : 0
+                        }
+                        try builder.add(teacher: ti, cls: Int(k), pseudoGroundTruth: gt, teacherMask: mine)
                     }
-                    if zero { continue }
-                    try builder.add(teacher: ti, cls: cls, pseudoGroundTruth: gt, teacherMask: mine)
                 }
             }
         }

@@ -34,6 +34,33 @@ public enum SyntheticEvaluation {
         return rows
     }
 
+    /// A teacher that is not text-aligned (DINOv2-like, diffusion-like) scored by a linear probe:
+    /// softmax regression (`GeometryProbe.Classifier`) trained on the labelled points of one half
+    /// of the room (x below the median of the scored points; at most `maxTrainRows` of them, evenly
+    /// strided) and scored on the other half. Uses labels (unlike the zero-shot text teachers):
+    /// it measures how much class information the features carry, not open-vocabulary accuracy.
+    public static func linearProbe(features: [Float], dimension d: Int, positions: [Float], groundTruth: [Int32], classes: Int,
+                                   maxTrainRows: Int = 4000, iterations: Int = 150) throws -> SegmentationMetrics {
+        let n = groundTruth.count
+        try require(d > 0 && features.count == n * d && positions.count == 3 * n, "linear probe: features, positions and labels disagree")
+        let scored = (0..<n).filter { groundTruth[$0] != 255 }
+        try require(scored.count >= 2, "linear probe: fewer than two labelled points")
+        let xs = scored.map { positions[3 * $0] }.sorted()
+        let mid = xs[xs.count / 2]
+        let train = scored.filter { positions[3 * $0] < mid }, test = scored.filter { positions[3 * $0] >= mid }
+        let stride = max(1, train.count / maxTrainRows)
+        var x: [Float] = [], y: [Int32] = []
+        for r in Swift.stride(from: 0, to: train.count, by: stride) {
+            let i = train[r]
+            x += features[(i * d)..<((i + 1) * d)]; y.append(groundTruth[i])
+        }
+        let probe = try GeometryProbe.Classifier(features: x, labels: y, classes: classes, dim: d, iterations: iterations)
+        var tx = [Float](); tx.reserveCapacity(test.count * d)
+        for i in test { tx += features[(i * d)..<((i + 1) * d)] }
+        let pred = probe.predict(tx)
+        return try SegmentationMetrics.evaluate(predictions: pred, groundTruth: test.map { groundTruth[$0] }, classes: classes, ignore: 255)
+    }
+
     /// The classes a teacher gets most wrong: (true class, most frequent wrong prediction, share).
     public static func errorPattern(predictions: [Int32], groundTruth: [Int32], classes: Int, top: Int = 4) -> [(String, String, Double)] {
         var conf = [Int](repeating: 0, count: classes * classes), total = [Int](repeating: 0, count: classes)

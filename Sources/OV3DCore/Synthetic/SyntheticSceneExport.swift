@@ -50,13 +50,13 @@ public enum SyntheticSceneExport {
         // teachers: feature maps, manifests, fused per-point features
         let teachers = SyntheticTeachers.standard(preset: preset, space: space, seed: seed)
         let params = FusionParams(threads: options.threads)
-        var fused: [FusedTeacher] = []
+        var fused: [FusedTeacher] = [], other: [FusedTeacher] = []
         var mask: [UInt8] = []
         for teacher in teachers {
             let r = try writeTeacher(scene: scene, teacher: teacher, out: out, frameFeatures: options.frameFeatures,
                                      threads: options.threads, progress: progress)
             mask = r.mask
-            if teacher.textAligned { fused.append(r) }
+            if teacher.textAligned { fused.append(r) } else { other.append(r) }
         }
         try NPY.write(try mask.withUnsafeBytes { try Tensor(dtype: .uint8, shape: [n], bytes: $0) }, path: path("teachers/mask.npy"))
 
@@ -77,16 +77,23 @@ public enum SyntheticSceneExport {
 
         // evaluation
         let gt = SyntheticEvaluation.groundTruth(labels: pts.labels, seen: mask)
+        try NPY.write(try Tensor(int32: gt, shape: [n]), path: path("labels_seen.npy"))
         let rows = try SyntheticEvaluation.compare(teachers: fused, vocabulary: space.vocabulary, groundTruth: gt,
                                                    capabilities: [("capability-guided (annotation-free)", capabilities),
                                                                   ("capability-guided (oracle table)", oracle)], threads: options.threads)
+        var probeRows: [(name: String, miou: Double, macc: Double)] = []
+        for t in other {
+            let m = try SyntheticEvaluation.linearProbe(features: t.features, dimension: t.dimension, positions: pts.positions,
+                                                        groundTruth: gt, classes: space.classes)
+            probeRows.append(("\(t.name) (linear probe, other half)", m.meanIoU, m.meanAccuracy))
+        }
         var patterns: [(teacher: String, pattern: [(String, String, Double)])] = []
         for t in fused {
             let labels = try space.vocabulary.classify(features: t.features, threads: options.threads).labels
             patterns.append((t.name, SyntheticEvaluation.errorPattern(predictions: labels, groundTruth: gt, classes: space.classes)))
         }
         let stats = try SyntheticStats(scene: scene, params: params)
-        let summary = Summary(stats: stats, rows: rows.map { ($0.name, $0.metrics.meanIoU, $0.metrics.meanAccuracy) },
+        let summary = Summary(stats: stats, rows: rows.map { ($0.name, $0.metrics.meanIoU, $0.metrics.meanAccuracy) } + probeRows,
                               capabilities: capabilities, oracleCapabilities: oracle, errorPatterns: patterns, teacherNames: teachers.map(\.name))
         try writeConfigs(scene: scene, teachers: teachers, space: space, summary: summary, out: out)
         return summary

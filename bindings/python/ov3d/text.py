@@ -94,14 +94,17 @@ class TextEncoder(OwnedHandle):
         return out
 
     def encode(self, texts, template=None, normalize=True, round_fp16=False, n_threads=0, use_cache=True):
-        """float32 [len(texts), dim] embeddings."""
+        """float32 [len(texts), dim] embeddings of the texts as given (`template`, e.g.
+        "a {} in a scene", applies a prompt; `vocabulary` and `label_set` use OpenScene's by default)."""
         arr, n = _cstrings(texts, "texts")
         out = np.zeros((n, self.dim), dtype=np.float32)
         p = _encode_params(template, normalize, round_fp16, n_threads, use_cache)
         check(lib().ov3d_text_encode(self._h, arr, n, ctypes.byref(p), ptr(out, ctypes.c_float), out.size))
         return out
 
-    def vocabulary(self, names, template=None, round_fp16=False, n_threads=0):
+    def vocabulary(self, names, template="a {} in a scene", round_fp16=False, n_threads=0):
+        """A vocabulary of `names`, each encoded through `template` (default OpenScene's prompt
+        "a {} in a scene"; None = the bare names). Embeddings are unit length."""
         arr, n = _cstrings(names, "names")
         p = _encode_params(template, True, round_fp16, n_threads)
         h = _P()
