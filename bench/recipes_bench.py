@@ -75,7 +75,17 @@ def main():
     ap.add_argument("--arch", default="MinkUNet14A")
     ap.add_argument("--noisy-sigma", type=float, default=3.0)
     ap.add_argument("--only", nargs="*", default=None, help="run only these run names")
+    ap.add_argument("--tables", nargs="*", default=None, help="only print the tables of these results.json files (merged)")
     a = ap.parse_args()
+    if a.tables is not None:
+        merged = {"runs": {}}
+        for f in a.tables:
+            r = json.loads(Path(f).read_text())
+            merged["runs"].update(r.get("runs", {}))
+            if "probe" in r:
+                merged["probe"] = r["probe"]
+        print(tables(merged))
+        return
     out = Path(a.out).resolve()
     (out / "data").mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -157,8 +167,8 @@ def tables(res):
     R = res["runs"]
     L = []
     pct = lambda v: f"{100 * v:.1f}"
-    L.append("| run | recipe | target(s) | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU | best 3D (epoch) | wall s | peak RSS MiB |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+    L.append("| run | recipe | target(s) | epochs (steps) | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU | best 3D (epoch) | wall s | peak RSS MiB |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     names = {"single_lseg": ("single teacher (point cosine)", "lseg"),
              "cua_learned": ("CUA-O3D, learned σ", "lseg + dinov2 + diffusion"),
              "cua_fixed": ("CUA-O3D, fixed equal weights", "lseg + dinov2 + diffusion"),
@@ -172,7 +182,7 @@ def tables(res):
         s = run["summary"]
         if not e:
             continue
-        L.append(f"| {k} | {names[k][0]} | {names[k][1]} | {pct(e['distill']['miou'])} / {pct(e['distill']['macc'])} | "
+        L.append(f"| {k} | {names[k][0]} | {names[k][1]} | {s.get('epochs', '?')} ({s['steps']}) | {pct(e['distill']['miou'])} / {pct(e['distill']['macc'])} | "
                  f"{pct(e['fusion']['miou'])} | {pct(e['ensemble']['miou'])} | {pct(s.get('best_miou', 0))} ({s.get('best_epoch', 0)}) | "
                  f"{s['seconds']:.0f} | {s['peak_rss_bytes'] / 2**20:.0f} |")
     L.append("")
