@@ -42,22 +42,34 @@ HEAD = 512
 LR = 1e-3
 
 
-def prepare(workdir):
-    """Room voxels, features, targets, weights and the RUN.json template in workdir."""
+SIZES = {"room": 1.0, "quarter": 0.25}
+
+
+def prepare(workdir, size="room"):
+    """Room voxels, features, targets, weights and the RUN.json template in workdir/size.
+    `room`: the whole generated room (~108k voxels); `quarter`: the voxels of its lowest-x quarter
+    (a crop: same surface density, ~27k voxels)."""
     import numpy as np
     from make_room import make_room_points
     import minkunet_fixture as mf
     from minkunet_common import arch, save_safetensors, seeded_state_dict
-    c_path = os.path.join(workdir, "c.npy")
-    if not os.path.exists(os.path.join(workdir, "ready")):
+    d = os.path.join(workdir, size)
+    os.makedirs(d, exist_ok=True)
+    c_path = os.path.join(d, "c.npy")
+    if not os.path.exists(os.path.join(d, "ready")):
         coords, _, _ = mf.voxelize(make_room_points(seed=7), 0.02)
+        frac = SIZES[size]
+        if frac < 1:
+            cut = np.quantile(coords[:, 0], frac)
+            coords = coords[coords[:, 0] <= cut]
+            coords = coords - coords.min(0)
         np.save(c_path, coords.astype(np.int32))
         n = len(coords)
-        np.save(os.path.join(workdir, "f.npy"), np.ones((n, 3), np.float32))
-        np.save(os.path.join(workdir, "t.npy"), np.random.default_rng(0).standard_normal((n, HEAD), dtype=np.float32))
-        save_safetensors(os.path.join(workdir, "init.safetensors"), seeded_state_dict(arch("18A", (("final", HEAD),))))
-        open(os.path.join(workdir, "ready"), "w").write("ok\n")
-    return int(np.load(c_path, mmap_mode="r").shape[0])
+        np.save(os.path.join(d, "f.npy"), np.ones((n, 3), np.float32))
+        np.save(os.path.join(d, "t.npy"), np.random.default_rng(0).standard_normal((n, HEAD), dtype=np.float32))
+        save_safetensors(os.path.join(d, "init.safetensors"), seeded_state_dict(arch("18A", (("final", HEAD),))))
+        open(os.path.join(d, "ready"), "w").write("ok\n")
+    return d, int(np.load(c_path, mmap_mode="r").shape[0])
 
 
 def run_config(workdir, threads):
@@ -103,8 +115,11 @@ def measure_ov3d_train(tool, workdir, threads):
     recs = [json.loads(x) for x in lines if x.startswith("{")]
     if len(recs) != 2:
         raise SystemExit(f"ov3d train printed {len(recs)} records: {err[-2000:]}")
-    return {"step_ms": recs[1]["seconds"] * 1e3, "first_step_ms": recs[0]["seconds"] * 1e3, "loss1": recs[0]["total"],
-            "peak_mb": peak, "process_cpu_s": cpu}
+    r = {"step_ms": recs[1]["seconds"] * 1e3, "first_step_ms": recs[0]["seconds"] * 1e3, "loss1": recs[0]["total"],
+         "loss2": recs[1]["total"], "peak_mb": peak, "process_cpu_s": cpu}
+    if "cpu_seconds" in recs[1]:
+        r["cpu_ms"] = recs[1]["cpu_seconds"] * 1e3
+    return r
 
 
 def measure_ov3d_forward(tool, workdir, threads):
@@ -184,6 +199,7 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--peers", default="spconv")
+    ap.add_argument("--sizes", default="room,quarter", help="room (~108k voxels), quarter (its lowest-x quarter)")
     ap.add_argument("--workdir")
     ap.add_argument("--json")
     ap.add_argument("--peer", help=argparse.SUPPRESS)
@@ -196,35 +212,38 @@ def main():
         raise SystemExit(f"{tool} not found: swift build -c release --product ov3d-tool")
     wd = args.workdir or tempfile.mkdtemp(prefix="ov3d-train-bench-")
     os.makedirs(wd, exist_ok=True)
-    n = prepare(wd)
-    print(f"input: generated room (bench/make_room.py seed 7), {n} voxels at 2 cm; MinkUNet18A, head final {HEAD}, "
-          f"Adam lr {LR}, cosine loss on every row; one step = forward + backward + Adam", flush=True)
     peers = [p for p in args.peers.split(",") if p]
     results = []
-    for threads in [int(t) for t in args.threads.split(",")]:
-        t = {"ov3d_train": [], "ov3d_forward": []}
-        t.update({p: [] for p in peers})
-        for r in range(args.runs):
-            t["ov3d_train"].append(measure_ov3d_train(tool, wd, threads))
+    for size in [x for x in args.sizes.split(",") if x]:
+        d, n = prepare(wd, size)
+        print(f"input {size}: generated room (bench/make_room.py seed 7{'' if size == 'room' else ', lowest-x quarter'}), "
+              f"{n} voxels at 2 cm; MinkUNet18A, head final {HEAD}, Adam lr {LR}, cosine loss on every row; "
+              f"one step = forward + backward + Adam", flush=True)
+        for threads in [int(t) for t in args.threads.split(",")]:
+            t = {"ov3d_train": [], "ov3d_forward": []}
+            t.update({p: [] for p in peers})
+            for r in range(args.runs):
+                t["ov3d_train"].append(measure_ov3d_train(tool, d, threads))
+                for p in peers:
+                    t[p].append(measure_peer(p, d, threads))
+                t["ov3d_forward"].append(measure_ov3d_forward(tool, d, threads))
+                print(f"  [{size}, {threads} thread(s), round {r + 1}] " + ", ".join(
+                    f"{k} {v[-1]['step_ms']:.0f} ms ({v[-1]['peak_mb']:.0f} MB)" for k, v in t.items()), flush=True)
+            row = {"size": size, "threads": threads, "voxels": n, "runs": t,
+                   "median_ms": {k: statistics.median(x["step_ms"] for x in v) for k, v in t.items()},
+                   "median_cpu_ms": {k: statistics.median(x["cpu_ms"] for x in v) for k, v in t.items() if "cpu_ms" in v[0]},
+                   "peak_mb": {k: statistics.median(x["peak_mb"] for x in v) for k, v in t.items()},
+                   "loss1": {k: v[0]["loss1"] for k, v in t.items() if "loss1" in v[0]}}
+            results.append(row)
+            base = row["median_ms"]["ov3d_train"]
+            print(f"[{size}, {threads} thread(s)] step-1 losses: " + ", ".join(f"{k} {v:.7f}" for k, v in row["loss1"].items()))
+            for k, ms in row["median_ms"].items():
+                print(f"  {k:13s} median {ms:8.0f} ms ({'step' if k != 'ov3d_forward' else 'forward'}), "
+                      f"{n / ms * 1e3:9.0f} voxels/s, x{ms / base:5.2f} of ov3d's step, peak RSS {row['peak_mb'][k]:6.0f} MB", flush=True)
             for p in peers:
-                t[p].append(measure_peer(p, wd, threads))
-            t["ov3d_forward"].append(measure_ov3d_forward(tool, wd, threads))
-            print(f"  [{threads} thread(s), round {r + 1}] " + ", ".join(
-                f"{k} {v[-1]['step_ms']:.0f} ms" for k, v in t.items()), flush=True)
-        row = {"threads": threads, "voxels": n, "runs": t, "median_ms": {k: statistics.median(x["step_ms"] for x in v)
-                                                                         for k, v in t.items()},
-               "peak_mb": {k: max(x["peak_mb"] for x in v) for k, v in t.items()},
-               "loss1": {k: v[0]["loss1"] for k, v in t.items() if "loss1" in v[0]}}
-        results.append(row)
-        base = row["median_ms"]["ov3d_train"]
-        print(f"[{threads} thread(s)] step-1 losses: " + ", ".join(f"{k} {v:.7f}" for k, v in row["loss1"].items()))
-        for k, ms in row["median_ms"].items():
-            print(f"  {k:13s} median {ms:8.0f} ms ({'step' if k != 'ov3d_forward' else 'forward'}), "
-                  f"{n / ms * 1e3:9.0f} voxels/s, x{ms / base:5.2f} of ov3d's step, peak RSS {row['peak_mb'][k]:6.0f} MB", flush=True)
-        for p in peers:
-            print(f"  {p} / ov3d step time: x{row['median_ms'][p] / base:.2f}; peak RSS ov3d / {p}: "
-                  f"x{row['peak_mb']['ov3d_train'] / row['peak_mb'][p]:.2f}")
-        print(f"  ov3d step / ov3d forward: x{base / row['median_ms']['ov3d_forward']:.2f} (GEMM floor about x3)", flush=True)
+                print(f"  {p} / ov3d step time: x{row['median_ms'][p] / base:.2f}; peak RSS ov3d / {p}: "
+                      f"x{row['peak_mb']['ov3d_train'] / row['peak_mb'][p]:.2f}")
+            print(f"  ov3d step / ov3d forward: x{base / row['median_ms']['ov3d_forward']:.2f} (GEMM floor about x3)", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -18,12 +18,10 @@ enum WeightGradientGEMM {
                            b: UnsafePointer<Float>, ldb: Int, bRows: UnsafePointer<Int32>?,
                            w: UnsafeMutablePointer<Float>, ldw: Int, kernels: ComputeKernels) {
         guard m > 0, k > 0, n > 0 else { return }
-        if kernels.usesVectorKernels {
-            let floats = Int(ov3d_gemm_atb_scratch_floats(Int64(k), Int64(n)))
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: floats)
-            defer { scratch.deallocate() }
+        // (No memory for the few-KiB scratch: the OpenBLAS path below, which falls back further.)
+        if kernels.usesVectorKernels, let scratch = Scratch(floats: Int(ov3d_gemm_atb_scratch_floats(Int64(k), Int64(n)))) {
             ov3d_gemm_atb_rows_avx512(Int64(m), Int64(k), Int64(n), a, Int64(lda), aRows, b, Int64(ldb), bRows,
-                                      w, Int64(ldw), scratch)
+                                      w, Int64(ldw), scratch.pointer)
             return
         }
         _ = GEMM.pinOpenBLAS

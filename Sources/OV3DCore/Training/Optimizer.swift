@@ -81,11 +81,11 @@ public final class Optimizer {
         let n = set.count
         switch config.kind {
         case .adam, .adamw:
-            expAvg = [Float](repeating: 0, count: n)
-            expAvgSq = [Float](repeating: 0, count: n)
-            if config.amsgrad { maxExpAvgSq = [Float](repeating: 0, count: n) }
+            expAvg = try Memory.array(repeating: Float(0), count: n, what: "optimizer state exp_avg (\(n) parameters)")
+            expAvgSq = try Memory.array(repeating: Float(0), count: n, what: "optimizer state exp_avg_sq (\(n) parameters)")
+            if config.amsgrad { maxExpAvgSq = try Memory.array(repeating: Float(0), count: n, what: "optimizer state max_exp_avg_sq (\(n) parameters)") }
         case .sgd:
-            if config.momentum != 0 { momentumBuffer = [Float](repeating: 0, count: n) }
+            if config.momentum != 0 { momentumBuffer = try Memory.array(repeating: Float(0), count: n, what: "optimizer state momentum_buffer (\(n) parameters)") }
         }
     }
 

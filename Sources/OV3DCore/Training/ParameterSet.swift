@@ -37,6 +37,14 @@ public final class ParameterSet {
 
     public init() {}
 
+    /// Reserves room for `count` parameters in all (values and gradients) on the fallible path
+    /// (outOfMemory instead of a trap), so that the `add`s that follow do not reallocate.
+    public func reserve(total count: Int) throws {
+        try Memory.reserve(Float.self, count: 2 * count, what: "parameters and gradients (\(count) values)")
+        values.reserveCapacity(count)
+        grads.reserveCapacity(count)
+    }
+
     /// Appends a parameter (values zero) and returns its entry.
     @discardableResult
     public func add(_ name: String, shape: [Int], role: Role) throws -> Entry {

@@ -62,6 +62,9 @@ public final class TrainableMinkUNet: TrainableNetwork {
                     "invalid MinkUNet spec (8 stages of >= 1 block, positive widths, >= 1 head)")
         self.spec = spec
         let ps = ParameterSet()
+        try ps.reserve(total: spec.expectedTensors.reduce(0) { acc, t in
+            t.0.hasSuffix(".kernel") || t.0.hasSuffix("bias") || t.0.hasSuffix(".bn.weight") ? acc + t.1.reduce(1, *) : acc
+        })
         var bns = [String: BatchNormBuffers](), order = [String]()
         for (key, shape) in spec.expectedTensors {
             if key.hasSuffix(".kernel") {
@@ -120,6 +123,7 @@ public final class TrainableMinkUNet: TrainableNetwork {
             let heads = try spec.walk(x0, ex)
             for h in heads {
                 let d = h.matrix.cols
+                try Memory.reserve(Float.self, count: n * d, what: "head output (\(n) × \(d))")
                 ids.append(h.id)
                 outs.append([Float](unsafeUninitializedCapacity: n * d) { buf, done in
                     for (i, r) in order.enumerated() {
@@ -161,6 +165,9 @@ public final class TrainableMinkUNet: TrainableNetwork {
 
     /// Drops what the last forward kept for backward (a forward without backward, e.g. evaluation).
     public func releaseActivations() { pending = nil }
+
+    /// Drops the kept activations and returns the workspace's pooled buffers to the system.
+    public func releaseWorkBuffers() { pending = nil; workspace.trim() }
 
     // MARK: - State dict
 

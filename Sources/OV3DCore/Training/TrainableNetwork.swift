@@ -45,4 +45,18 @@ public protocol TrainableNetwork: AnyObject {
     /// Loads parameters and buffers from a state dict (prefixes `net3d.` / `module.` stripped);
     /// missing, unexpected or mis-shaped keys are an error.
     func load(_ sd: StateDict) throws
+
+    /// Projected peak bytes of the work buffers of one training step on `batch` (activations
+    /// kept for backward, backward transients, kernel maps, head outputs); 0 when the network
+    /// cannot tell. `Trainer` refuses a step whose projection exceeds the memory limit.
+    func projectedStepBytes(_ batch: TrainingBatch) -> Int
+
+    /// Frees pooled work buffers and kept activations (before writing outputs, so that the
+    /// state-dict copies do not add to the step's peak).
+    func releaseWorkBuffers()
+}
+
+extension TrainableNetwork {
+    public func projectedStepBytes(_ batch: TrainingBatch) -> Int { 0 }
+    public func releaseWorkBuffers() {}
 }

@@ -36,7 +36,7 @@ public struct TrainingLoss: Sendable, Equatable {
                     "loss '\(head)': prediction has \(pred.count) values, expected \(rows)×\(dim)")
         try require(target.count == rows * dim, "loss '\(head)': target has \(target.count) values, expected \(rows)×\(dim)")
         if let mask { try require(mask.count == rows, "loss '\(head)': mask has \(mask.count) rows, expected \(rows)") }
-        var grad = [Float](repeating: 0, count: rows * dim)
+        var grad = try Memory.array(repeating: Float(0), count: rows * dim, what: "loss '\(head)' gradient (\(rows) × \(dim))")
         var m = 0
         if let mask { for v in mask where v != 0 { m += 1 } } else { m = rows }
         if m == 0 { return (0, grad) }

@@ -39,11 +39,11 @@ public final class TrainingRun {
         }
     }
 
-    /// Applies a memory limit (`--max-memory`; nil: `OV3D_MAX_MEMORY`, else none) to the training
-    /// network's work buffers (activations kept for backward, gradients, scratch): a step whose
-    /// buffers would exceed it fails with outOfMemory when it asks for them. Training has no
-    /// up-front projection of its peak (unlike inference, `MinkUNet.projectedPeak`).
+    /// Applies a memory limit (`--max-memory`; nil: `OV3D_MAX_MEMORY`, else none): every step is
+    /// checked up front against it (`Trainer.checkMemory`: the step's projected peak, refused with
+    /// outOfMemory before it allocates), and the network's work buffers are capped by it too.
     public func limitMemory(_ explicit: Int?) throws {
+        trainer.memoryLimit = explicit
         try (network as? TrainableMinkUNet)?.workspace.limitWorkBuffers(explicit)
     }
 
@@ -80,6 +80,7 @@ public final class TrainingRun {
 
     /// Writes `out`, `export_pth` and `save_state` as configured.
     public func writeOutputs() throws {
+        network.releaseWorkBuffers()
         if let o = config.out {
             do { try Safetensors.write(try finalStateDict(), path: o) } catch let e as OV3DError { throw e.context("out \(o)") }
         }
