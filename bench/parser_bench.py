@@ -11,7 +11,7 @@ Files (generated into a temporary directory, never committed):
   timed by the `read X ms` of `ov3d superpoints --method graph` (CloudFile.read, in-process).
 
     python3 bench/parser_bench.py BEFORE/ov3d-tool AFTER/ov3d-tool [--rounds 5]
-(needs torch for the checkpoints: /work/venv-tools; release builds: swift build -c release --product ov3d-tool)
+(needs torch for the checkpoints: .venv-tools; release builds: swift build -c release --product ov3d-tool)
 """
 import argparse
 import os

@@ -20,7 +20,7 @@ step time (wall and CPU where known), voxels/s, ratios, peak RSS.
 
 Requirements: a release build (`swift build -c release --product ov3d-tool`) and the venv of
 tools/training_reference.py. Usage (shared machine: run under nice, at a quiet moment):
-    nice /work/venv-tools/bin/python bench/train_bench.py --runs 2 --json /tmp/train_bench.json
+    nice .venv-tools/bin/python bench/train_bench.py --runs 2 --json /tmp/train_bench.json
     ... --threads 1 --runs 1                       # quick
 """
 import argparse

@@ -7,8 +7,8 @@ with `load_state_dict(strict=True)` — bare (MinkUNet18A) and with the `net3d.`
 DisNet). Every exported tensor equals the `out` safetensors bit for bit.
 
 Run (the tool built: swift build --product ov3d-tool; torch pinned):
-    /work/venv-tools/bin/pip install torch==2.13.0+cpu numpy
-    OV3D_TOOL=.build/debug/ov3d-tool /work/venv-tools/bin/python tools/check_pth_export.py [--arch 18A] [--final-bias]
+    .venv-tools/bin/pip install torch==2.13.0+cpu numpy
+    OV3D_TOOL=.build/debug/ov3d-tool .venv-tools/bin/python tools/check_pth_export.py [--arch 18A] [--final-bias]
 """
 import argparse
 import collections

@@ -5,8 +5,8 @@ clipping and the training losses (cosine / l1 / mse with masks, gradients by aut
 Tests/OV3DCoreTests/TrainingOptimizerTests.swift.
 
 Run (torch pinned; the fixture is committed, CI never runs this):
-    python3 -m venv /work/venv-tools && /work/venv-tools/bin/pip install torch==2.13.0+cpu numpy
-    /work/venv-tools/bin/python tools/optimizer_reference.py   # writes Tests/Fixtures/training/optimizer_reference.json
+    python3 -m venv .venv-tools && .venv-tools/bin/pip install torch==2.13.0+cpu numpy
+    .venv-tools/bin/python tools/optimizer_reference.py   # writes Tests/Fixtures/training/optimizer_reference.json
 """
 import json
 import math

@@ -3,9 +3,9 @@
 and SciPy.
 
 How to run (pinned versions; CI never needs this):
-    python3 -m venv /work/venv-tools
-    /work/venv-tools/bin/pip install torch==2.13.0+cpu numpy==2.4.6 scipy==1.17.1 safetensors==0.8.0
-    /work/venv-tools/bin/python tools/recipe_reference.py Tests/Fixtures/recipes
+    python3 -m venv .venv-tools
+    .venv-tools/bin/pip install torch==2.13.0+cpu numpy==2.4.6 scipy==1.17.1 safetensors==0.8.0
+    .venv-tools/bin/python tools/recipe_reference.py Tests/Fixtures/recipes
 
 Writes Tests/Fixtures/recipes/recipes.safetensors (float32 and float64 tensors; a few KB). Every
 case is the released recipe's own expression, written from ../shared/reference/minkunet.md §7

@@ -2,9 +2,9 @@
 """PyTorch reference of MinkUNet training steps (issue 11) and the golden fixtures of
 Tests/Fixtures/training (README there).
 
-Environment (CPU only; never needed by CI or at run time), the shared venv /work/venv-tools:
-    python3 -m venv /work/venv-tools
-    /work/venv-tools/bin/pip install torch==2.13.0+cpu numpy==2.4.6 safetensors==0.8.0 \
+Environment (CPU only; never needed by CI or at run time), the shared venv .venv-tools:
+    python3 -m venv .venv-tools
+    .venv-tools/bin/pip install torch==2.13.0+cpu numpy==2.4.6 safetensors==0.8.0 \
         spconv==2.3.8 cumm==0.7.11
     (pin torch first: unpinned, pip fetches a 2.9 GB CUDA build; spconv/cumm are the CPU wheels.)
 The committed fixtures were generated with torch 2.13.0+cpu, numpy 2.4.6, spconv 2.3.8,
@@ -12,9 +12,9 @@ cumm 0.7.11 (recorded in each case.json under "versions").
 
 Run from the repository root (../shared/data is needed for the real-scene cases, which are
 skipped with a message when it is absent):
-    /work/venv-tools/bin/python tools/training_reference.py --out Tests/Fixtures/training
-    /work/venv-tools/bin/python tools/training_reference.py --out /tmp/t --cases synth_sgd_momentum
-    /work/venv-tools/bin/python tools/training_reference.py --config RUN.json --json   # PyTorch
+    .venv-tools/bin/python tools/training_reference.py --out Tests/Fixtures/training
+    .venv-tools/bin/python tools/training_reference.py --out /tmp/t --cases synth_sgd_momentum
+    .venv-tools/bin/python tools/training_reference.py --config RUN.json --json   # PyTorch
         runs an `ov3d train` config (voxel scenes, no shuffle/augment) and writes its `out`
 
 What it does, per case:
