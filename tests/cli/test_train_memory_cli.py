@@ -49,15 +49,30 @@ def run_dir(tmp_path_factory):
     return d, n
 
 
+# The tool runs under a fresh, small Python parent that reports RUSAGE_CHILDREN: Linux carries
+# the peak RSS of the image a process was forked from across exec, so a child forked straight from
+# this (large, long-running) pytest process would report pytest's own peak, not the tool's.
+_MEASURE = (
+    "import os, resource, subprocess, sys\n"
+    "r = subprocess.run(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "os.kill(os.getpid(), -r.returncode) if r.returncode < 0 else sys.exit(r.returncode)\n"
+)
+
+
 def train(d, extra=(), env=None, address_space=None):
     args = [TOOL, "train", "--config", str(d / "run.json"), "--json", "--quiet", *extra]
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    peak_file = d / f"peak-{os.getpid()}-{len(extra)}-{bool(env)}-{address_space}.txt"
+    p = subprocess.Popen([sys.executable, "-S", "-c", _MEASURE, str(peak_file), *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space)))
                          if address_space else None,
                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})})
-    out, err = p.stdout.read(), p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    return os.waitstatus_to_exitcode(status), out.decode(), err.decode(), ru.ru_maxrss / 1024
+    out, err = p.communicate()
+    rc = p.returncode
+    rss = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
+    peak_file.unlink(missing_ok=True)
+    return rc, out.decode(), err.decode(), rss
 
 
 @pytest.fixture(scope="module")
