@@ -1,6 +1,6 @@
 /* Ray casting for the synthetic renderer: see include/ov3d_raycast.h. */
 #include "ov3d_raycast.h"
-#include <math.h>
+/* No libc headers: the kernels build freestanding (aarch64 cross-compile check); fabsf is the builtin. */
 
 static inline int ray_box(const ov3d_bvh_node *n, const float o[3], const float inv[3], float t_min, float t_max, float *t_enter) {
     float t0 = t_min, t1 = t_max;
@@ -21,7 +21,7 @@ static inline int ray_triangle(const float *tri, const float o[3], const float d
     const float e2[3] = {tri[6] - tri[0], tri[7] - tri[1], tri[8] - tri[2]};
     const float p[3] = {d[1] * e2[2] - d[2] * e2[1], d[2] * e2[0] - d[0] * e2[2], d[0] * e2[1] - d[1] * e2[0]};
     const float det = e1[0] * p[0] + e1[1] * p[1] + e1[2] * p[2];
-    if (fabsf(det) < 1e-12f) return 0;
+    if (__builtin_fabsf(det) < 1e-12f) return 0;
     const float inv = 1.0f / det;
     const float s[3] = {o[0] - tri[0], o[1] - tri[1], o[2] - tri[2]};
     const float u = (s[0] * p[0] + s[1] * p[1] + s[2] * p[2]) * inv;
@@ -38,7 +38,7 @@ static inline int ray_triangle(const float *tri, const float o[3], const float d
 int32_t ov3d_raycast_nearest(const float *tris, const ov3d_bvh_node *nodes, const float origin[3],
                              const float dir[3], float t_min, float t_max, float *t_hit) {
     float inv[3];
-    for (int a = 0; a < 3; a++) inv[a] = 1.0f / (fabsf(dir[a]) < 1e-20f ? (dir[a] < 0 ? -1e-20f : 1e-20f) : dir[a]);
+    for (int a = 0; a < 3; a++) inv[a] = 1.0f / (__builtin_fabsf(dir[a]) < 1e-20f ? (dir[a] < 0 ? -1e-20f : 1e-20f) : dir[a]);
     int32_t stack[128];
     int sp = 0;
     stack[sp++] = 0;
