@@ -31,7 +31,7 @@ else
       -ISources/CKernels/include -c "$src" -o ".build/aarch64/$(basename "$src" .c).o"
     echo "aarch64 object: $src"
   done
-  nm .build/aarch64/*.o | grep -q ' T ov3d_kernel_isa$' || { echo "aarch64 kernels lack ov3d_kernel_isa"; exit 1; }
+  nm .build/aarch64/*.o | grep ' T ov3d_kernel_isa$' >/dev/null || { echo "aarch64 kernels lack ov3d_kernel_isa"; exit 1; }
   if [ -d /usr/aarch64-linux-gnu/include ]; then
     for src in $(ls Sources/*/*.c | grep -v '^Sources/CKernels/'); do
       "$CLANG" --target=aarch64-linux-gnu -std=c11 -fsyntax-only -Wall -Wextra -Werror \
