@@ -21,18 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minkunet_fixture as mf  # noqa: E402
 
 
-def _tool():
-    env = os.environ.get("OV3D_TOOL")
-    if env:
-        return env
-    for c in (mf.ROOT / ".build" / "debug" / "ov3d-tool", mf.ROOT / ".build" / "release" / "ov3d-tool",
-              mf.ROOT / "bin" / "ov3d"):
-        if c.exists():
-            return str(c)
-    return None
-
-
-TOOL = _tool()
+from test_features_cli import TOOL  # noqa: E402  (one place finds the tool)
 pytestmark = pytest.mark.skipif(TOOL is None, reason="ov3d-tool not built (swift build --product ov3d-tool, "
                                                      "or set OV3D_TOOL)")
 
