@@ -119,9 +119,6 @@ public enum SyntheticDemo {
         let vocabulary = space.vocabulary
         let gt = SyntheticEvaluation.groundTruth(labels: scene.points.labels, seen: seen)
         let capabilityName = "SAS capability-guided (τ = \(DecimalText.fixed(o.temperature, decimals: 2)))"
-        let compared = try SyntheticEvaluation.compare(teachers: fused, vocabulary: vocabulary, groundTruth: gt,
-                                                       capabilities: [(capabilityName, capabilities)],
-                                                       temperature: o.temperature, threads: o.threads)
         var rows: [Row] = []
         // Only the capability-guided segmentation is kept whole (its unit features answer the
         // heat-map query); the other rows keep labels and scores (each result holds N × D floats).
@@ -131,11 +128,20 @@ public enum SyntheticDemo {
             rows.append(Row(name: name, metrics: m, labels: r.labels, scores: r.scores, everyLabelledPoint: every))
             if name == capabilityName { capabilitySegmentation = r }
         }
-        for c in compared {
-            // The library's segmentation of per-point features (the pipeline behind `ov3d segment`),
-            // restricted to the seen points (the others get -1).
-            try add(c.name, try Segmenter.segment(pointFeatures: c.features, mask: seen, vocabulary: vocabulary, threads: o.threads))
-        }
+        // Scored in a scope of their own, so that only the features used further on stay in memory
+        // (N × D floats per method).
+        let (meanFeatures, capabilityFeatures): ([Float], [Float]) = try {
+            let compared = try SyntheticEvaluation.compare(teachers: fused, vocabulary: vocabulary, groundTruth: gt,
+                                                           capabilities: [(capabilityName, capabilities)],
+                                                           temperature: o.temperature, threads: o.threads)
+            fused = []
+            for c in compared {
+                // The library's segmentation of per-point features (the pipeline behind `ov3d segment`),
+                // restricted to the seen points (the others get -1).
+                try add(c.name, try Segmenter.segment(pointFeatures: c.features, mask: seen, vocabulary: vocabulary, threads: o.threads))
+            }
+            return (compared.first { $0.name == "mean of teachers" }!.features, compared.last!.features)
+        }()
         stage("agglomeration")
 
         // 5. Supervoxels and a majority vote per supervoxel.
@@ -143,8 +149,6 @@ public enum SyntheticDemo {
         sp.voxelResolution = o.supervoxelResolution
         sp.seedResolution = o.supervoxelSeedResolution
         let superpoints = try Superpoints.compute(scene.points.cloud, method: .vccs(sp), memoryLimit: o.memoryLimit)
-        let meanFeatures = compared.first { $0.name == "mean of teachers" }!.features
-        let capabilityFeatures = compared.last!.features
         try add("mean + superpoint vote", try Segmenter.segment(pointFeatures: meanFeatures, mask: seen, vocabulary: vocabulary,
                                                                 superpoints: superpoints.ids, threads: o.threads))
         try add("capability-guided + superpoint vote", try Segmenter.segment(pointFeatures: capabilityFeatures, mask: seen, vocabulary: vocabulary,
