@@ -12,7 +12,7 @@ if [ "${OV3D_DEMO_MODEL:-}" = none ]; then
 else
   echo "== the demo's 3D network: trained by ov3d (scripts/demo-model.sh)"
   M=$(bash scripts/demo-model.sh "${OV3D_DEMO_MODEL:-out/demo-model}" | tail -1)
-  CK=(--checkpoint "$M")
+  CK=(--checkpoint "$M" --centred)
 fi
 echo "== ov3d demo -> $OUT"
 "${OV3D:-bin/ov3d}" demo --out "$OUT" "${CK[@]}" "$@"

@@ -21,6 +21,8 @@ struct AgglomerateCommand: ParsableCommand {
     @Option(help: "capability, mean or max-similarity.") var method = "capability"
     @Option(name: .customLong("capabilities"), help: "Capability files (capability method; repeatable).") var capabilities: [String] = []
     @Option(help: "Softmax temperature of the capability method.") var temperature: Float = 0.05
+    @Flag(help: "Centre the output on the vocabulary's mean embedding (t/|t| - mean; zero rows stay zero): the demo model's training targets (TextSpaceCentering).")
+    var centre = false
     @Option(help: "Output N×D float32 .npy.") var out: String
     @Option(help: "Threads (0 = all cores).") var threads = 0
     @OptionGroup var memory: MemoryOption
@@ -54,7 +56,8 @@ struct AgglomerateCommand: ParsableCommand {
             default: throw OV3DError.invalidArgument("--method '\(method)' is not capability, mean or max-similarity")
             }
             let r = try TeacherFusion.fuse(teachers: feats, vocabulary: vocab, method: m, threads: threads, memoryLimit: memory.limit)
-            try NPY.write(r.features, shape: [n, vocab.dimension], path: out)
+            let f = centre ? try TextSpaceCentering.centred(r.features, vocabulary: vocab) : r.features
+            try NPY.write(f, shape: [n, vocab.dimension], path: out)
         } catch let e as OV3DError {
             FileHandle.standardError.write(Data("ov3d agglomerate: \(e.message)\n".utf8))
             throw ExitCode(Int32(-e.status.rawValue))

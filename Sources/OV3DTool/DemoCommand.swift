@@ -28,6 +28,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
     @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network (`make demo` passes the one ov3d trains, examples/train/demo.json); default: a randomly initialised MinkUNet18A (timing only, not scored).")
     var checkpoint: String?
+    @Flag(help: "The checkpoint was trained on centred text-space targets (`ov3d agglomerate --centre`, the demo model): map its features back before scoring.")
+    var centred = false
     @Flag(name: .customLong("no-network"), help: "Skip the 3D network (the 2D rows only).") var noNetwork = false
     @Option(help: "Voxel size (m) of the 3D network (default: the checkpoint's metadata, else 0.02).") var voxelSize: Double?
     @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy; default: data/clip of the checkout).")
@@ -52,7 +54,7 @@ struct DemoCommand: ParsableCommand {
         } else if let checkpoint {
             let sd = try MinkUNet.readStateDict(path: checkpoint)
             let vs = try voxelSize ?? ModelMetadata(stateDict: sd).voxelSize ?? 0.02
-            network = .init(model: try MinkUNet.load(path: checkpoint), voxelSize: vs, source: checkpoint)
+            network = .init(model: try MinkUNet.load(path: checkpoint), voxelSize: vs, source: checkpoint, centred: centred)
         } else {
             let spec = try MinkUNetSpec.named("MinkUNet18A")
             network = .init(model: try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec),
@@ -143,7 +145,7 @@ struct DemoCommand: ParsableCommand {
             ("network", network.map { net in
                 .object([("architecture", .string(net.model.spec.variantName)), ("weights", .string(net.source)),
                          ("voxel_size", .number(net.voxelSize)), ("voxels", .number(Double(r.networkVoxels ?? 0))),
-                         ("ms", .number(r.networkMs ?? 0)), ("scored", .bool(r.networkScored))])
+                         ("ms", .number(r.networkMs ?? 0)), ("scored", .bool(r.networkScored)), ("centred", .bool(net.centred))])
             } ?? .null),
             ("capabilities", .object(r.teachers.enumerated().map { ti, t in
                 (t, .array((0..<r.capabilities.classes).map { .number(Double(r.capabilities.values[ti * r.capabilities.classes + $0])) }))

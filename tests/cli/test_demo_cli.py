@@ -79,7 +79,8 @@ def test_demo_reproduces_the_synth_folder(synth_tiny, demo2d):
     assert not (out / "segmented_3d.ply").exists()
 
 
-def test_demo_3d_rows_match_features_and_numpy(synth_tiny, tmp_path):
+@pytest.mark.parametrize("centred", [False, True])
+def test_demo_3d_rows_match_features_and_numpy(synth_tiny, tmp_path, centred):
     folder, _ = synth_tiny
     # a (barely) trained MinkUNet14A at 10 cm: fast, and its metadata carries the voxel size
     cfg = json.loads((folder / "train.json").read_text())
@@ -96,7 +97,7 @@ def test_demo_3d_rows_match_features_and_numpy(synth_tiny, tmp_path):
     assert rc == 0, se
     out = tmp_path / "demo"
     rc, so, se = run("demo", "--preset", "tiny", "--seed", "3", "--out", out, "--checkpoint", tmp_path / "m.safetensors",
-                     "--embeddings", CLIP, "--threads", "2")
+                     "--embeddings", CLIP, "--threads", "2", *(["--centred"] if centred else []))
     assert rc == 0, se
     rep, r = rows(out)
     assert rep["network"]["voxel_size"] == pytest.approx(0.1) and rep["network"]["scored"]
@@ -105,6 +106,11 @@ def test_demo_3d_rows_match_features_and_numpy(synth_tiny, tmp_path):
     assert rc == 0, se
     emb = np.load(folder / "vocabulary" / "embeddings.npy").astype(np.float64)
     f3 = np.load(tmp_path / "f3d.npy").astype(np.float64)
+    f3 /= np.linalg.norm(f3, axis=1, keepdims=True)
+    if centred:  # trained on centred targets: mu + r f/|f| (TextSpaceCentering.uncentred)
+        mu = emb.mean(0)
+        f3 = mu + np.linalg.norm(emb - mu, axis=1).mean() * f3
+    assert rep["network"]["centred"] == centred
     labels = np.load(folder / "labels.npy")
     seen_gt = np.load(folder / "labels_seen.npy")
     mask = np.load(folder / "teachers" / "mask.npy") != 0
@@ -125,6 +131,23 @@ def test_demo_3d_rows_match_features_and_numpy(synth_tiny, tmp_path):
     assert abs(r["2D-3D ensemble"]["miou"] - miou(np.where(mask, ens, -1), seen_gt)) < 2e-3
     for f in ("segmented_3d.ply", "segmented_3d.png"):
         assert (out / f).stat().st_size > 1000
+
+
+def test_agglomerate_centre_matches_numpy(synth_tiny, tmp_path):
+    """`ov3d agglomerate --centre` (the demo model's targets): t/|t| - mean embedding, zero rows kept."""
+    folder, _ = synth_tiny
+    args = ["agglomerate", "--teacher", folder / "teachers" / "lseg.npy", "--teacher", folder / "teachers" / "seem.npy",
+            "--vocabulary", folder / "vocabulary" / "embeddings.npy", "--method", "mean"]
+    assert run(*args, "--out", tmp_path / "plain.npy")[0] == 0
+    rc, _, se = run(*args, "--centre", "--out", tmp_path / "centred.npy")
+    assert rc == 0, se
+    t = np.load(tmp_path / "plain.npy").astype(np.float64)
+    c = np.load(tmp_path / "centred.npy").astype(np.float64)
+    mu = np.load(folder / "vocabulary" / "embeddings.npy").astype(np.float64).mean(0)
+    n = np.linalg.norm(t, axis=1)
+    assert (n == 0).any() and (n > 0).any()
+    assert np.abs(c[n == 0]).max() == 0
+    assert np.abs(c[n > 0] - (t[n > 0] / n[n > 0, None] - mu)).max() < 1e-5
 
 
 def test_demo_refusals(tmp_path):

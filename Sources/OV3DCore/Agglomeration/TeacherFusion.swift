@@ -115,3 +115,60 @@ public enum TeacherFusion {
         return (out, weights)
     }
 }
+
+/// Centring a text space for distillation (ov3d's demo model; not in the papers): CLIP's label
+/// embeddings lie close together (cosines 0.7–0.96), so a cosine loss against fused text-space
+/// targets is mostly spent on their common direction and only a small part on what tells the
+/// classes apart. Training on `t/‖t‖ − μ` (μ = the vocabulary's mean embedding) spends it on the
+/// class-specific part; since every class embedding is compared with the same μ, labels from a
+/// centred feature f are `argmax_k f·(e_k − μ)`, and `uncentre` maps a centred prediction back
+/// into the text space (`μ + r·f/‖f‖`, r = the mean ‖e_k − μ‖) so that it scores and ensembles
+/// as an ordinary text-space feature.
+public enum TextSpaceCentering {
+    /// The vocabulary's mean embedding μ and the mean distance r of its embeddings from μ.
+    public static func centre(of vocabulary: Vocabulary) -> (mean: [Float], radius: Float) {
+        let d = vocabulary.dimension, k = vocabulary.count, e = vocabulary.embeddings
+        var mu = [Float](repeating: 0, count: d)
+        for c in 0..<k { for j in 0..<d { mu[j] += e[c * d + j] / Float(k) } }
+        var r: Float = 0
+        for c in 0..<k {
+            var s: Float = 0
+            for j in 0..<d { let x = e[c * d + j] - mu[j]; s += x * x }
+            r += s.squareRoot() / Float(k)
+        }
+        return (mu, r)
+    }
+
+    /// `t/‖t‖ − μ` for every non-zero row (rows of zeros — unseen points — stay zero).
+    public static func centred(_ features: [Float], vocabulary: Vocabulary) throws -> [Float] {
+        let d = vocabulary.dimension
+        try require(d > 0 && features.count % d == 0, "centring: features are not N×\(d)")
+        let mu = centre(of: vocabulary).mean
+        var out = features
+        for i in 0..<(features.count / d) {
+            var s: Float = 0
+            for j in 0..<d { s += features[i * d + j] * features[i * d + j] }
+            guard s > 0 else { continue }
+            let inv = 1 / s.squareRoot()
+            for j in 0..<d { out[i * d + j] = features[i * d + j] * inv - mu[j] }
+        }
+        return out
+    }
+
+    /// `μ + r·f/‖f‖` for every non-zero row: a prediction of a network trained on centred targets,
+    /// back in the text space.
+    public static func uncentred(_ features: [Float], vocabulary: Vocabulary) throws -> [Float] {
+        let d = vocabulary.dimension
+        try require(d > 0 && features.count % d == 0, "uncentring: features are not N×\(d)")
+        let (mu, r) = centre(of: vocabulary)
+        var out = features
+        for i in 0..<(features.count / d) {
+            var s: Float = 0
+            for j in 0..<d { s += features[i * d + j] * features[i * d + j] }
+            guard s > 0 else { continue }
+            let scale = r / s.squareRoot()
+            for j in 0..<d { out[i * d + j] = mu[j] + features[i * d + j] * scale }
+        }
+        return out
+    }
+}

@@ -37,8 +37,11 @@ public enum SyntheticDemo {
         public var source: String
         /// Score its features (false: run for timing only, e.g. random weights).
         public var scored: Bool
-        public init(model: MinkUNet, voxelSize: Double, source: String, scored: Bool = true) {
-            self.model = model; self.voxelSize = voxelSize; self.source = source; self.scored = scored
+        /// Trained on centred text-space targets (`TextSpaceCentering`, `ov3d agglomerate --centre`):
+        /// its features are mapped back into the text space before scoring.
+        public var centred: Bool
+        public init(model: MinkUNet, voxelSize: Double, source: String, scored: Bool = true, centred: Bool = false) {
+            self.model = model; self.voxelSize = voxelSize; self.source = source; self.scored = scored; self.centred = centred
         }
     }
 
@@ -170,7 +173,8 @@ public enum SyntheticDemo {
                 log("3D network: \(network.source): not scored")
             } else if network.model.spec.heads.first?.dim == vocabulary.dimension {
                 scored = true
-                let f3d = try out.pointFeatures(head: 0, normalized: true, threads: o.threads)
+                var f3d = try out.pointFeatures(head: 0, normalized: true, threads: o.threads)
+                if network.centred { f3d = try TextSpaceCentering.uncentred(f3d, vocabulary: vocabulary) }
                 try add("3D distilled", try Segmenter.segment(pointFeatures: f3d, mask: seen, vocabulary: vocabulary, threads: o.threads))
                 try add("3D distilled + superpoint vote", try Segmenter.segment(pointFeatures: f3d, mask: seen, vocabulary: vocabulary,
                                                                                 superpoints: superpoints.ids, threads: o.threads))
