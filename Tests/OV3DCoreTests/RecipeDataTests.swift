@@ -76,6 +76,63 @@ import Testing
         #expect(throws: OV3DError.self) { try PointCrop.indices(positions: p, maxPoints: 0, seed: 1) }
     }
 
+    /// `data.crop_points` keeps the scene's rows `PointCrop` picks, with their features, targets and mask.
+    @Test func croppedSceneKeepsItsRows() throws {
+        let p = Self.room(300, seed: 4)
+        var rng = SplitMix64(seed: 8)
+        let feats = (0..<(300 * 2)).map { _ in rng.uniform(-1...1) }, tgt = (0..<(300 * 5)).map { _ in rng.uniform(-1...1) }
+        let mask = (0..<300).map { UInt8($0 % 3 == 0 ? 0 : 1) }
+        let scene = TrainingScene(label: "s", points: p, voxelSize: 0.05, features: feats, inChannels: 2,
+                                  targets: ["final": tgt], mask: mask, rows: 300)
+        let keep = try PointCrop.indices(positions: scene.cropPositions, maxPoints: 120, seed: 3)
+        let c = scene.subset(rows: keep)
+        #expect(c.rows == 120 && c.points!.count == 360 && c.features!.count == 240 && c.targets["final"]!.count == 600)
+        for (r, i) in keep.enumerated() {
+            #expect(Array(c.points![(3 * r)..<(3 * r + 3)]) == Array(p[(3 * i)..<(3 * i + 3)]))
+            #expect(Array(c.features![(2 * r)..<(2 * r + 2)]) == Array(feats[(2 * i)..<(2 * i + 2)]))
+            #expect(Array(c.targets["final"]![(5 * r)..<(5 * r + 5)]) == Array(tgt[(5 * i)..<(5 * i + 5)]))
+            #expect(c.mask![r] == mask[i])
+        }
+        // voxel scenes crop on their integer coordinates
+        let v = TrainingScene(label: "v", coords: (0..<30).flatMap { [Int32($0), Int32($0 % 7), 0] }, inChannels: 1, targets: [:], rows: 30)
+        #expect(v.cropPositions.count == 90 && v.subset(rows: [2, 5]).coords! == [2, 2, 0, 5, 5, 0])
+    }
+
+    /// Stage 2's EMA state round-trips through the checkpoint tensor bit for bit, and a cropped
+    /// batch updates only its rows.
+    @Test func temporalEnsembleStateRoundTripsAndUpdatesRows() throws {
+        for half in [true, false] {
+            let dim = 3, n = 6
+            var rng = SplitMix64(seed: 2)
+            let p0 = (0..<(n * dim)).map { _ in rng.uniform(-1...1) }
+            let ema = try TemporalEnsemble(dim: dim, momentum: 0.7, storeHalf: half)
+            try ema.initialize(scene: 1, pointPredictions: p0, superpoints: Superpoints.dense([0, 0, 1, 1, -1, 2], unassigned: -1))
+            let before = ema.state(scene: 1)!
+            let p = (0..<(2 * dim)).map { _ in rng.uniform(-1...1) }
+            let rows = try ema.update(scene: 1, rows: [1, 4], pointPredictions: p)
+            let after = ema.state(scene: 1)!
+            for i in 0..<n {
+                let k = [1: 0, 4: 1][i]
+                for j in 0..<dim {
+                    if let k {
+                        let want = Float(0.7) * before[i * dim + j] + Float(1 - 0.7) * p[k * dim + j]
+                        #expect(abs(after[i * dim + j] - want) <= (half ? 1e-3 : 1e-6))
+                        #expect(rows[k * dim + j] == after[i * dim + j])
+                    } else {
+                        #expect(after[i * dim + j] == before[i * dim + j])
+                    }
+                }
+            }
+            let t = try #require(try ema.tensor(scene: 1))
+            #expect(t.dtype == (half ? .float16 : .float32) && t.shape == [n, dim])
+            let back = try TemporalEnsemble(dim: dim, momentum: 0.7, storeHalf: half)
+            try back.restore(scene: 1, tensor: t)
+            #expect(back.state(scene: 1)! == after)
+            #expect(throws: OV3DError.self) { try TemporalEnsemble(dim: dim + 1, storeHalf: half).restore(scene: 0, tensor: t) }
+            #expect(throws: OV3DError.self) { try TemporalEnsemble(dim: dim, storeHalf: !half).restore(scene: 0, tensor: t) }
+        }
+    }
+
     @Test func epochPlanLoopsAndShuffles() throws {
         let plan = try EpochPlan(scenes: 3, loop: 5, batchSize: 4, shuffle: true, dropLast: true, seed: 1463)
         let e0 = plan.batches(epoch: 0), e1 = plan.batches(epoch: 1)

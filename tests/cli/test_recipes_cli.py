@@ -133,7 +133,7 @@ def read_safetensors(path):
         if k == "__metadata__":
             continue
         s, e = v["data_offsets"]
-        dt = {"F32": np.float32, "I64": np.int64, "I32": np.int32}[v["dtype"]]
+        dt = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}[v["dtype"]]
         out[k] = np.frombuffer(b[8 + n + s:8 + n + e], dt).reshape(v["shape"])
     return out, head.get("__metadata__", {})
 
@@ -229,6 +229,60 @@ def test_sas_stage1_then_stage2(data):
     a, _ = read_safetensors(data / "stage1.safetensors")
     b, _ = read_safetensors(data / "stage2.safetensors")
     assert not np.array_equal(a["final.kernel"], b["final.kernel"]), "stage 2 changed nothing"
+
+
+def test_sas_stage2_resume_continues_the_ema_bit_for_bit(data):
+    """Stage 2's EMA state is saved in the recipe side file (`ema.<scene>`, float16 as released)
+    and restored on resume: interrupted + resumed == uninterrupted, weights and EMA state."""
+    assert run("train", "--config", config(data, {"type": "sas_stage1", "superpoints": [f"s{s}_sp.npy" for s in range(3)]},
+                                           heads=("final",), losses={"final": {"type": "cosine"}}, epochs=1,
+                                           out="s2init.safetensors"), "--quiet")[0] == 0
+
+    def cfg_with(**top):
+        return config(data, {"type": "sas_stage2", "superpoints": [f"s{s}_sp.npy" for s in range(3)], "text": "text.npy",
+                             "ema_momentum": 0.5}, heads=("final",), epochs=2,
+                      schedule={"type": "poly", "power": 0.9, "max_steps": 6},
+                      extra=lambda c: c["model"].update({"init": "s2init.safetensors"}), **top)
+    code, _, err = run("train", "--config", cfg_with(out="s2full.safetensors", save_state="s2full.state"), "--quiet")
+    assert code == 0, err
+    code, _, err = run("train", "--config", cfg_with(out="s2half.safetensors", save_state="s2.state", steps=3), "--quiet")
+    assert code == 0, err
+    half, _ = read_safetensors(data / "s2.state.recipe.safetensors")
+    assert sorted(k for k in half if k.startswith("ema.")) == ["ema.0", "ema.1", "ema.2"]
+    assert half["ema.0"].dtype == np.float16 and half["ema.0"].shape == (700, DIMS["final"])
+    code, out, err = run("train", "--config", cfg_with(out="s2rest.safetensors", resume="s2.state", save_state="s2rest.state"), "--json")
+    assert code == 0, err
+    assert steps(out)[0]["step"] == 4
+    assert (data / "s2rest.safetensors").read_bytes() == (data / "s2full.safetensors").read_bytes()
+    full, _ = read_safetensors(data / "s2full.state.recipe.safetensors")
+    rest, _ = read_safetensors(data / "s2rest.state.recipe.safetensors")
+    for k in ("ema.0", "ema.1", "ema.2"):
+        assert np.array_equal(full[k], rest[k]), k
+        assert not np.array_equal(full[k], half[k]), f"{k} did not move in steps 4-6"
+
+
+def test_crop_points_bounds_rows_deterministically_and_resumes(data):
+    """`data.crop_points`: every scene keeps at most N points (a seeded column), per scene and
+    step; SAS's superpoints follow the kept points; interrupted + resumed == uninterrupted (so the
+    crop is deterministic across processes)."""
+    sp = [f"s{s}_sp.npy" for s in range(3)]
+
+    def cfg_with(**top):
+        return config(data, {"type": "sas_stage1", "superpoints": sp}, heads=("final",), losses={"final": {"type": "cosine"}},
+                      epochs=2, schedule={"type": "poly", "power": 0.9, "max_steps": 6},
+                      extra=lambda c: c["data"].update({"crop_points": 300}), **top)
+    code, out, err = run("train", "--config", cfg_with(out="crop_a.safetensors"), "--json")
+    assert code == 0, err
+    st = steps(out)
+    assert len(st) == 6 and all(r["loss_rows"] == 600 for r in st)  # batch 2 x 300 of 700 points
+    assert run("train", "--config", cfg_with(out="crop_h.safetensors", save_state="crop.state", steps=3), "--quiet")[0] == 0
+    code, _, err = run("train", "--config", cfg_with(out="crop_r.safetensors", resume="crop.state"), "--quiet")
+    assert code == 0, err
+    assert (data / "crop_r.safetensors").read_bytes() == (data / "crop_a.safetensors").read_bytes()
+    bad = config(data, {"type": "sas_stage1", "superpoints": sp}, heads=("final",), losses={"final": {"type": "cosine"}},
+                 extra=lambda c: c["data"].update({"crop_points": -1}), out="crop_bad.safetensors")
+    code, _, err = run("train", "--config", bad)
+    assert code != 0 and code < 128 and "data.crop_points" in err, err
 
 
 def test_probe_trains_and_loader_reads_it(data):

@@ -127,6 +127,13 @@ public enum FileIO {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Whether `path` is a directory (following symlinks).
+    public static func isDirectory(_ path: String) -> Bool {
+        guard let d = opendir(path) else { return false }
+        closedir(d)
+        return true
+    }
+
     /// The directory part of a path ("a/b/c.json" -> "a/b", "c.json" -> ".").
     public static func directory(of path: String) -> String {
         guard let i = path.lastIndex(of: "/") else { return "." }

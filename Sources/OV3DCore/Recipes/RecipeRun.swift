@@ -11,6 +11,8 @@ public final class RecipeRun {
     public let evaluator: TrainingEvaluator?
     public let stepsPerEpoch: Int
     public private(set) var best = BestCheckpoint()
+    /// Stage 2: the EMA state came from the resumed side file (no re-initialisation).
+    public private(set) var historyRestored = false
     /// (epoch, per-mode metrics) of every evaluation so far.
     public private(set) var evaluations: [(epoch: Int, results: [(mode: String, metrics: SegmentationMetrics)])] = []
 
@@ -102,6 +104,22 @@ public final class RecipeRun {
                     try opt.restore(step: Int(step[0]), buffers: buffers)
                 }
             }
+            // Stage 2's EMA state (`ema.<scene>`), so a resumed stage 2 continues bit for bit.
+            if let sas = objective as? SASObjective, let ema = sas.ensemble {
+                let keys = side.keys.filter { $0.hasPrefix("ema.") }
+                if !keys.isEmpty {
+                    try requireFormat(keys.count == config.scenes.count,
+                                      "\(Self.sidePath(r)): EMA state of \(keys.count) scenes, data.scenes has \(config.scenes.count)")
+                    for i in config.scenes.indices {
+                        guard side["ema.\(i)"] != nil else { throw OV3DError.format("\(Self.sidePath(r)): no ema.\(i)") }
+                        let t = try side.tensor("ema.\(i)")
+                        try requireFormat(t.shape[0] == sas.superpoints[i].count,
+                                          "\(Self.sidePath(r)): ema.\(i) has \(t.shape[0]) points, recipe.superpoints[\(i)] \(sas.superpoints[i].count)")
+                        try ema.restore(scene: i, tensor: t)
+                    }
+                    historyRestored = true
+                }
+            }
         }
     }
 
@@ -186,8 +204,8 @@ public final class RecipeRun {
     }
 
     public func run(onStep: (StepReport) throws -> Void = { _ in }) throws {
-        // Stage 2 starts (or resumes: the EMA is not checkpointed) from the current weights.
-        try initializeHistory()
+        // Stage 2 starts from the current weights' predictions; a resumed run from its saved EMA state.
+        if !historyRestored { try initializeHistory() }
         try run.run { rec in
             let epochIndex = (rec.step - 1) / stepsPerEpoch
             var sigma: [(head: String, sigma: Float)] = []
@@ -231,6 +249,9 @@ public final class RecipeRun {
                 sd.set("sigma_optimizer.step", try [Int64(opt.stepCount)].withUnsafeBytes { try Tensor(dtype: .int64, shape: [1], bytes: $0) })
             }
         } else { sd.set("epoch_steps", try Tensor(int32: [Int32(stepsPerEpoch)], shape: [1])) }
+        if let sas = objective as? SASObjective, let ema = sas.ensemble {
+            for i in config.scenes.indices { if let t = try ema.tensor(scene: i) { sd.set("ema.\(i)", t) } }
+        }
         for (k, v) in best.metadata { sd.setMetadata(k, v) }
         try Safetensors.write(sd, path: Self.sidePath(state))
     }

@@ -42,9 +42,17 @@ public final class SASObjective: TrainingObjective {
         var ids = [Int32](), ranges = [Range<Int>]()
         ids.reserveCapacity(b.lossRows)
         var offset: Int64 = 0
-        for s in b.scenes {
+        for (k, s) in b.scenes.enumerated() {
             try require(s >= 0 && s < superpoints.count, "recipe sas: scene \(s) has no superpoints")
-            let sp = superpoints[s]
+            var sp = superpoints[s]
+            if k < b.sceneRows.count, let rows = b.sceneRows[k] {
+                // a cropped scene (data.crop_points): the superpoints of its kept rows
+                let all = sp
+                sp = try rows.map { r in
+                    try require(r >= 0 && Int(r) < all.count, "recipe sas: scene \(s) has \(all.count) superpoint ids, the crop row \(r)")
+                    return all[Int(r)]
+                }
+            }
             let start = ids.count
             var mx: Int64 = -1
             for v in sp {
@@ -79,7 +87,8 @@ public final class SASObjective: TrainingObjective {
             for (k, s) in b.scenes.enumerated() {
                 let r = ranges[k]
                 let slice = Array(p[(r.lowerBound * d)..<(r.upperBound * d)])
-                hist += try ema.update(scene: s, pointPredictions: slice)
+                let rows = k < b.sceneRows.count ? b.sceneRows[k] : nil
+                hist += try ema.update(scene: s, rows: rows, pointPredictions: slice)
             }
             let r = try SelfDistillationLoss(maxRows: maxRows).evaluate(prediction: p, history: hist, segments: ids, mask: nil, text: text!, rng: &rng)
             lastParts = (r.pointLoss, r.superpointLoss)

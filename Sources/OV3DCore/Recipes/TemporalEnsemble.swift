@@ -57,6 +57,45 @@ public final class TemporalEnsemble {
         return state(scene: scene)!
     }
 
+    /// One EMA step on the points `rows` of the scene only (a cropped batch, `data.crop_points`;
+    /// nil: every point, as `update(scene:pointPredictions:)`); returns the new state of those rows.
+    public func update(scene: Int, rows: [Int32]?, pointPredictions p: [Float]) throws -> [Float] {
+        guard let rows else { return try update(scene: scene, pointPredictions: p) }
+        guard var h = state(scene: scene) else { throw OV3DError.invalidArgument("temporal ensemble: scene \(scene) has no state (initialize it first)") }
+        let n = h.count / dim
+        try require(p.count == rows.count * dim, "temporal ensemble: \(rows.count) rows, the prediction \(p.count / dim)")
+        let a = Float(momentum), b = Float(1 - momentum)
+        for (r, i) in rows.enumerated() {
+            try require(i >= 0 && Int(i) < n, "temporal ensemble: row \(i) outside 0..<\(n)")
+            for j in 0..<dim { h[Int(i) * dim + j] = a * h[Int(i) * dim + j] + b * p[r * dim + j] }
+        }
+        store(scene, h)
+        return try gather(scene: scene, points: rows)
+    }
+
+    /// The state of `scene` as a tensor for a checkpoint: points × dim, float16 (`storeHalf`,
+    /// the stored bits exactly) or float32; nil before `initialize`.
+    public func tensor(scene: Int) throws -> Tensor? {
+        if storeHalf {
+            guard let h = halfState[scene] else { return nil }
+            return try h.withUnsafeBytes { try Tensor(dtype: .float16, shape: [h.count / dim, dim], bytes: $0) }
+        }
+        guard let f = floatState[scene] else { return nil }
+        return try Tensor(f, shape: [f.count / dim, dim])
+    }
+
+    /// Restores a scene's state from `tensor(scene:)`'s output (same dtype and width), bit for bit.
+    public func restore(scene: Int, tensor t: Tensor) throws {
+        try requireFormat(t.rank == 2 && t.shape[1] == dim && t.shape[0] >= 1, "temporal ensemble: scene \(scene)'s state is \(t.shape), expected points × \(dim)")
+        if storeHalf {
+            try requireFormat(t.dtype == .float16, "temporal ensemble: scene \(scene)'s state is \(t.dtype.rawValue), expected float16 (recipe.ema_half)")
+            halfState[scene] = (0..<t.count).map { t.bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) }
+        } else {
+            try requireFormat(t.dtype == .float32, "temporal ensemble: scene \(scene)'s state is \(t.dtype.rawValue), expected float32 (recipe.ema_half false)")
+            floatState[scene] = t.floats()
+        }
+    }
+
     /// The state at the given points (e.g. each voxel's representative point), rows × dim.
     public func gather(scene: Int, points: [Int32]) throws -> [Float] {
         guard let h = state(scene: scene) else { throw OV3DError.invalidArgument("temporal ensemble: scene \(scene) has no state") }

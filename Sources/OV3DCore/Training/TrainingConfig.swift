@@ -21,6 +21,9 @@ public struct TrainingConfig: Sendable {
     public var shuffle: Bool
     /// nil: no augmentation.
     public var augmentation: TrainingAugmentation?
+    /// `data.crop_points`: a scene with more rows (points of a point scene, voxels of a voxel
+    /// scene) keeps this many, a seeded vertical column (`PointCrop`), per scene and step; nil: no crop.
+    public var cropPoints: Int? = nil
     public var losses: [TrainingLoss]
     public var optimizer: Optimizer.Config
     public var paramGroups: [ParameterGroupSpec]
@@ -157,6 +160,7 @@ public struct TrainingConfig: Sendable {
                 augmentation = aug
             }
         }
+        let cropPoints = try d.int("crop_points", 0 ... Int(Int32.max)).flatMap { $0 == 0 ? nil : $0 }
         d.finish()
 
         // loss
@@ -249,7 +253,7 @@ public struct TrainingConfig: Sendable {
         let threads = try root.int("threads", 0 ... 256) ?? 1
         let cfg = TrainingConfig(
             model: model, scenes: scenes, batchSize: batchSize, shuffle: shuffle, augmentation: augmentation,
-            losses: losses, optimizer: oc, paramGroups: groups, schedule: schedule, clipGradNorm: clip,
+            cropPoints: cropPoints, losses: losses, optimizer: oc, paramGroups: groups, schedule: schedule, clipGradNorm: clip,
             steps: steps, seed: UInt64(seed), threads: threads,
             out: try root.string("out").map(path), exportPth: try root.string("export_pth").map(path),
             exportPrefix: try root.value("export_pth_prefix").map {

@@ -12,6 +12,10 @@ public struct PreparedBatch: Sendable {
     public var targets: [String: [Float]]
     /// lossRows entries; nil: every row supervised.
     public var mask: [UInt8]?
+    /// Per batch scene (same order as `scenes`): the scene's row (point or voxel index in its
+    /// files) of each of its loss rows when `data.crop_points` cropped it; nil: every row, in order.
+    /// Empty: no scene was cropped.
+    public var sceneRows: [[Int32]?] = []
 }
 
 /// The scenes of a run and the order the steps take them: `batchSize` scenes per step; without
@@ -26,6 +30,8 @@ public final class TrainingData {
     public let inChannels: Int
     /// Heads with a loss and their widths: their targets are required.
     public let lossHeads: [(name: String, dim: Int)]
+    /// `data.crop_points`: scenes with more rows keep this many (`PointCrop`); nil: no crop.
+    public let cropPoints: Int?
     /// The random stream (shuffling, augmentation).
     public var rng: SplitMix64
     /// The current pass over the scenes and the position in it.
@@ -33,12 +39,14 @@ public final class TrainingData {
     public private(set) var cursor = 0
 
     public init(specs: [TrainingSceneSpec], batchSize: Int, shuffle: Bool, augmentation: TrainingAugmentation?,
-                inChannels: Int, lossHeads: [(name: String, dim: Int)], seed: UInt64) throws {
+                inChannels: Int, lossHeads: [(name: String, dim: Int)], seed: UInt64, cropPoints: Int? = nil) throws {
         try require(!specs.isEmpty, "data.scenes is empty")
         try require(batchSize >= 1 && batchSize <= 4096, "data.batch_size must be 1...4096, got \(batchSize)")
         try require(inChannels >= 1, "model.in_channels must be >= 1")
         self.specs = specs; self.batchSize = batchSize; self.shuffle = shuffle; self.augmentation = augmentation
         self.inChannels = inChannels; self.lossHeads = lossHeads
+        if let c = cropPoints { try require(c >= 1, "data.crop_points must be >= 1, got \(c)") }
+        self.cropPoints = cropPoints
         // Decorrelate the data stream from other uses of the seed.
         rng = SplitMix64(seed: seed ^ 0x6F76_3364_6461_7461)
     }
@@ -77,8 +85,20 @@ public final class TrainingData {
         var lossToRow: [Int32] = []
         var identity = true
         var lossRows = 0, rows = 0
+        var sceneRows: [[Int32]?] = []
         for (b, id) in ids.enumerated() {
-            let s = try TrainingScene.load(specs[id], inChannels: inChannels, headDims: lossHeads)
+            var s = try TrainingScene.load(specs[id], inChannels: inChannels, headDims: lossHeads)
+            if let cap = cropPoints {
+                // One draw per scene and step whether or not the scene is larger (a fixed stream).
+                let cropSeed = rng.next()
+                if s.rows > cap {
+                    let keep = try PointCrop.indices(positions: s.cropPositions, maxPoints: cap, seed: cropSeed)
+                    s = s.subset(rows: keep)
+                    sceneRows.append(keep.map { Int32($0) })
+                } else {
+                    sceneRows.append(nil)
+                }
+            }
             var c: [Int32]
             var map: [Int32]? = nil
             var feats: [Float]? = s.features
@@ -116,6 +136,6 @@ public final class TrainingData {
         }
         return PreparedBatch(batch: TrainingBatch(coords: coords, features: features, inChannels: inChannels),
                              scenes: ids, lossRows: lossRows, lossToRow: identity ? nil : lossToRow,
-                             targets: targets, mask: mask)
+                             targets: targets, mask: mask, sceneRows: sceneRows.contains { $0 != nil } ? sceneRows : [])
     }
 }

@@ -30,7 +30,7 @@ public final class TrainingRun {
         let lossHeads = net.heads.filter { h in config.losses.contains { $0.head == h.name } }
         data = try TrainingData(specs: config.scenes, batchSize: config.batchSize, shuffle: config.shuffle,
                                 augmentation: config.augmentation, inChannels: config.model.inChannels,
-                                lossHeads: lossHeads, seed: config.seed)
+                                lossHeads: lossHeads, seed: config.seed, cropPoints: config.cropPoints)
         network = net
         try limitMemory(nil)
         if let r = config.resume {

@@ -113,4 +113,26 @@ public struct TrainingScene: Sendable {
         }
         return scene
     }
+
+    /// The positions `PointCrop` measures: the points of a point scene, the voxel coordinates
+    /// (as numbers) of a voxel scene.
+    public var cropPositions: [Float] { points ?? (coords ?? []).map { Float($0) } }
+
+    /// The scene restricted to `rows` (ascending row indices): geometry, features, targets, mask.
+    public func subset(rows keep: [Int]) -> TrainingScene {
+        func pick<T>(_ a: [T], _ cols: Int) -> [T] {
+            var o = [T]()
+            o.reserveCapacity(keep.count * cols)
+            for r in keep { o += a[(r * cols)..<((r + 1) * cols)] }
+            return o
+        }
+        var s = self
+        s.coords = coords.map { pick($0, 3) }
+        s.points = points.map { pick($0, 3) }
+        s.features = features.map { pick($0, inChannels) }
+        for (h, t) in targets { s.targets[h] = pick(t, t.count / max(rows, 1)) }
+        s.mask = mask.map { pick($0, 1) }
+        s.rows = keep.count
+        return s
+    }
 }
