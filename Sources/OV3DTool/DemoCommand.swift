@@ -18,7 +18,7 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Output folder.") var out = "out/demo"
     @Option(help: "Preset of the generated room: tiny, small or scannet.") var preset = "small"
-    @Option(help: "Random seed of the generated room (the demo model trains on seeds 101-103).") var seed: UInt64 = 1
+    @Option(help: "Random seed of the generated room (the demo model trains on tiny rooms 101-106).") var seed: UInt64 = 1
     @Option(help: "Number of RGB-D frames along the walk (default: the preset's).") var frames: Int?
     @Option(help: "Generated single-object images per class for the capability table (default: the preset's).")
     var capabilityImages: Int?
@@ -28,7 +28,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
     @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network (`make demo` passes the one ov3d trains, examples/train/demo.json); default: a randomly initialised MinkUNet18A (timing only, not scored).")
     var checkpoint: String?
-    @Flag(help: "The checkpoint was trained on centred text-space targets (`ov3d agglomerate --centre`, the demo model): map its features back before scoring.")
+    @Flag(help: "The checkpoint was trained on centred text-space targets (`ov3d agglomerate --centre`, the demo model): its labels are the centred argmax, and the 2D-3D ensemble takes its features back into the text space.")
     var centred = false
     @Flag(name: .customLong("no-network"), help: "Skip the 3D network (the 2D rows only).") var noNetwork = false
     @Option(help: "Voxel size (m) of the 3D network (default: the checkpoint's metadata, else 0.02).") var voxelSize: Double?

@@ -107,9 +107,6 @@ def test_demo_3d_rows_match_features_and_numpy(synth_tiny, tmp_path, centred):
     emb = np.load(folder / "vocabulary" / "embeddings.npy").astype(np.float64)
     f3 = np.load(tmp_path / "f3d.npy").astype(np.float64)
     f3 /= np.linalg.norm(f3, axis=1, keepdims=True)
-    if centred:  # trained on centred targets: mu + r f/|f| (TextSpaceCentering.uncentred)
-        mu = emb.mean(0)
-        f3 = mu + np.linalg.norm(emb - mu, axis=1).mean() * f3
     assert rep["network"]["centred"] == centred
     labels = np.load(folder / "labels.npy")
     seen_gt = np.load(folder / "labels_seen.npy")
@@ -123,6 +120,10 @@ def test_demo_3d_rows_match_features_and_numpy(synth_tiny, tmp_path, centred):
                     "--capabilities", folder / "capabilities" / "table.npy", "--out", tmp_path / "cap.npy")
     assert rc == 0, se
     f2 = np.load(tmp_path / "cap.npy").astype(np.float64)
+
+    if centred:  # the ensemble takes a centred network's features back: mu + r f/|f| (TextSpaceCentering.uncentred)
+        mu = emb.mean(0)
+        f3 = mu + np.linalg.norm(emb - mu, axis=1).mean() * f3
 
     def best(f):
         return ((f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-5)) @ emb.T).max(1)

@@ -121,9 +121,9 @@ public enum TeacherFusion {
 /// targets is mostly spent on their common direction and only a small part on what tells the
 /// classes apart. Training on `t/‖t‖ − μ` (μ = the vocabulary's mean embedding) spends it on the
 /// class-specific part; since every class embedding is compared with the same μ, labels from a
-/// centred feature f are `argmax_k f·(e_k − μ)`, and `uncentre` maps a centred prediction back
-/// into the text space (`μ + r·f/‖f‖`, r = the mean ‖e_k − μ‖) so that it scores and ensembles
-/// as an ordinary text-space feature.
+/// centred feature f are `argmax_k f·e_k = argmax_k f·(e_k − μ)` (ordinary scoring), and
+/// `uncentred` maps a centred prediction back into the text space (`μ + r·f/‖f‖`, r = the mean
+/// ‖e_k − μ‖) where its cosine scores compare with 2D features' (the 2D-3D ensemble).
 public enum TextSpaceCentering {
     /// The vocabulary's mean embedding μ and the mean distance r of its embeddings from μ.
     public static func centre(of vocabulary: Vocabulary) -> (mean: [Float], radius: Float) {

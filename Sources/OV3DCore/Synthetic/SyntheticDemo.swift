@@ -173,14 +173,17 @@ public enum SyntheticDemo {
                 log("3D network: \(network.source): not scored")
             } else if network.model.spec.heads.first?.dim == vocabulary.dimension {
                 scored = true
-                var f3d = try out.pointFeatures(head: 0, normalized: true, threads: o.threads)
-                if network.centred { f3d = try TextSpaceCentering.uncentred(f3d, vocabulary: vocabulary) }
+                // Labels of a centred network's features are the centred argmax (f·e_k differs from
+                // f·(e_k − μ) by the same f·μ for every class); the 2D-3D ensemble compares cosine
+                // scores with the 2D features, so it takes them back in the text space.
+                let f3d = try out.pointFeatures(head: 0, normalized: true, threads: o.threads)
+                let f3dText = network.centred ? try TextSpaceCentering.uncentred(f3d, vocabulary: vocabulary) : f3d
                 try add("3D distilled", try Segmenter.segment(pointFeatures: f3d, mask: seen, vocabulary: vocabulary, threads: o.threads))
                 try add("3D distilled + superpoint vote", try Segmenter.segment(pointFeatures: f3d, mask: seen, vocabulary: vocabulary,
                                                                                 superpoints: superpoints.ids, threads: o.threads))
                 // OpenScene's 2D-3D ensemble: per point the 3D or the capability-fused 2D feature,
                 // whichever scores its best class higher (points without a 2D feature take the 3D one).
-                let ens = try FeatureEnsemble.labels(mode: .ensemble(.maxScore), features3D: f3d, features2D: capabilityFeatures,
+                let ens = try FeatureEnsemble.labels(mode: .ensemble(.maxScore), features3D: f3dText, features2D: capabilityFeatures,
                                                      mask2D: seen, vocabulary: vocabulary, threads: o.threads)
                 let all = try Segmenter.segment(pointFeatures: f3d, vocabulary: vocabulary, threads: o.threads)
                 let ensScores = (0..<n).map { seen[$0] != 0 ? all.scores[$0] : Float.nan }
