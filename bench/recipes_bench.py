@@ -271,9 +271,22 @@ def tables(res):
     R = res["runs"]
     L = []
     pct = lambda v: f"{100 * v:.1f}"
-    L.append("| run | recipe | target(s) | epochs (steps) | lr, bias | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU | best 3D (epoch) | wall s | CPU s | peak RSS MiB | load (1 min) |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    groups = {}
     for k, run in R.items():
+        groups.setdefault(run.get("dataset", "synthetic"), []).append((k, run))
+    for ds, items in groups.items():
+        L.append(f"{'Synthetic rooms' if ds == 'synthetic' else 'Real ScanNet geometry, SIMULATED point-level teachers'}:")
+        L.append("")
+        L += table_rows(items)
+        L.append("")
+    return "\n".join(L + sigma_and_probes(res))
+
+
+def table_rows(items):
+    pct = lambda v: f"{100 * v:.1f}"
+    L = ["| run | recipe | target(s) | epochs (steps) | lr, bias | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU | best 3D (epoch) | wall s | CPU s (steps) | peak RSS MiB | load (1 min, start–end) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for k, run in items:
         e = last_eval(run)
         s = run["summary"]
         if not e:
@@ -287,7 +300,13 @@ def tables(res):
                  f"{pct(e['fusion']['miou'])} | {pct(e['ensemble']['miou'])} | {pct(s.get('best_miou', 0))} ({s.get('best_epoch', 0)}) | "
                  f"{s['seconds']:.0f} | {run.get('cpu', 0):.0f} | {s['peak_rss_bytes'] / 2**20:.0f} | "
                  f"{'–'.join(f'{x[0]:.0f}' for x in load) if load else '?'} |")
-    L.append("")
+    return L
+
+
+def sigma_and_probes(res):
+    R = res["runs"]
+    pct = lambda v: f"{100 * v:.1f}"
+    L = []
     for k, run in R.items():
         if run.get("key", k) not in ("cua_learned", "cua_noisy"):
             continue
@@ -309,7 +328,7 @@ def tables(res):
         r = p["records"][-1]
         L.append(f"Linear probe of {k} (final_seg_lseg on the frozen `final`, 20 classes): held-out mIoU {pct(r['miou'])}, "
                  f"mAcc {pct(r['macc'])}, {r['steps']} steps, {r['seconds']:.0f} s, peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB")
-    return "\n".join(L)
+    return L
 
 
 if __name__ == "__main__":
