@@ -6,9 +6,6 @@ it would need, and its peak RSS stays far below the run's (~1.8 GB); no output i
 
 Run: python3 -m pytest -q tests/cli  (the tool: $OV3D_TOOL, else .build/{debug,release}/ov3d-tool)
 """
-import os
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minkunet_fixture as mf  # noqa: E402
+from peak_rss import run_peak  # noqa: E402
 from test_features_cli import TOOL  # noqa: E402
 
 pytestmark = pytest.mark.skipif(TOOL is None, reason="ov3d-tool not built")
@@ -40,16 +38,9 @@ def cloud5m(tmp_path_factory):
 
 
 def run_measured(args, env=None, address_space=None):
-    """Runs a command (optionally under RLIMIT_AS = `address_space` bytes, as `ulimit -v`),
-    returning (exit code, negative for a signal; stderr; its own peak RSS in MiB, via wait4)."""
-    def limit():
-        if address_space is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    p = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, preexec_fn=limit,
-                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})})
-    err = p.stderr.read().decode()
-    _, status, ru = os.wait4(p.pid, 0)
-    return os.waitstatus_to_exitcode(status), err, ru.ru_maxrss / 1024
+    """(exit code, negative for a signal; stderr; the command's own peak RSS in MiB)."""
+    rc, _, err, peak = run_peak(args, extra_env={"OPENBLAS_NUM_THREADS": "1", **(env or {})}, address_space=address_space)
+    return rc, err, peak
 
 
 def features_args(cloud, out):

@@ -9,9 +9,6 @@ Run: python3 -m pytest -q tests/cli/test_train_memory_cli.py (the tool: $OV3D_TO
 .build/{debug,release}/ov3d-tool)
 """
 import json
-import os
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_train_reference import TOOL  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from peak_rss import run_peak  # noqa: E402
 
 pytestmark = pytest.mark.skipif(TOOL is None, reason="ov3d-tool not built")
 OUT_OF_MEMORY = 5  # -OV3D_ERR_OUT_OF_MEMORY
@@ -49,30 +49,10 @@ def run_dir(tmp_path_factory):
     return d, n
 
 
-# The tool runs under a fresh, small Python parent that reports RUSAGE_CHILDREN: Linux carries
-# the peak RSS of the image a process was forked from across exec, so a child forked straight from
-# this (large, long-running) pytest process would report pytest's own peak, not the tool's.
-_MEASURE = (
-    "import os, resource, subprocess, sys\n"
-    "r = subprocess.run(sys.argv[2:])\n"
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "os.kill(os.getpid(), -r.returncode) if r.returncode < 0 else sys.exit(r.returncode)\n"
-)
-
-
 def train(d, extra=(), env=None, address_space=None):
+    """(exit code, stdout, stderr, the step's own peak RSS in MiB: tests/peak_rss.py)."""
     args = [TOOL, "train", "--config", str(d / "run.json"), "--json", "--quiet", *extra]
-    peak_file = d / f"peak-{os.getpid()}-{len(extra)}-{bool(env)}-{address_space}.txt"
-    p = subprocess.Popen([sys.executable, "-S", "-c", _MEASURE, str(peak_file), *args],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space)))
-                         if address_space else None,
-                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})})
-    out, err = p.communicate()
-    rc = p.returncode
-    rss = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
-    peak_file.unlink(missing_ok=True)
-    return rc, out.decode(), err.decode(), rss
+    return run_peak(args, extra_env={"OPENBLAS_NUM_THREADS": "1", **(env or {})}, address_space=address_space)
 
 
 @pytest.fixture(scope="module")
