@@ -61,9 +61,11 @@ extension Segmenter {
                 }
             }
         }
+        let tb = nowMs()
         result.labels = result.broadcast(rl, fill: -1)
         result.scores = result.broadcast(rs, fill: .nan)
         if !rp.isEmpty { result.probabilities = broadcastRows(rp, width: k, index: row) }
+        let broadcastMs = nowMs() - tb
         if let superpoints {
             // Unseen points take their superpoint's label; their score is that label's cosine
             // where they have a feature, else NaN.
@@ -76,7 +78,7 @@ extension Segmenter {
             for i in 0..<n where row[i] < 0 { result.labels[i] = voted[i] }
         }
         let ms = nowMs() - t0
-        result.timings = SegmentationResult.Timings(scoringMs: ms, totalMs: ms)
+        result.timings = SegmentationResult.Timings(scoringMs: ms - broadcastMs, broadcastMs: broadcastMs, totalMs: ms)
         return result
     }
 }

@@ -29,14 +29,22 @@ public struct SegmentationResult: Sendable {
     public internal(set) var timings: Timings
 
     public struct Timings: Sendable, Equatable {
+        /// Input checks and voxelisation (points → voxels).
         public var voxelizeMs = 0.0
+        /// The 3D network (the scored head only).
         public var networkMs = 0.0
+        /// Normalising the voxel features and scoring them against the vocabulary (per point
+        /// with fused 2D features; superpoint votes included).
         public var scoringMs = 0.0
+        /// Spreading per-voxel labels, scores (and probabilities) to the points.
+        public var broadcastMs = 0.0
         public var totalMs = 0.0
-        public init(voxelizeMs: Double = 0, networkMs: Double = 0, scoringMs: Double = 0, totalMs: Double = 0) {
+        public init(voxelizeMs: Double = 0, networkMs: Double = 0, scoringMs: Double = 0, broadcastMs: Double = 0,
+                    totalMs: Double = 0) {
             self.voxelizeMs = voxelizeMs
             self.networkMs = networkMs
             self.scoringMs = scoringMs
+            self.broadcastMs = broadcastMs
             self.totalMs = totalMs
         }
     }
