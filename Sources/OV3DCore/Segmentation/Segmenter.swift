@@ -112,7 +112,6 @@ public struct Segmenter: Sendable {
         timings.networkMs = t2 - t1
         Elementwise.l2NormalizeRows(&features, cols: d, threads: threads)
         let voxelOfPoint = valid.expandInverse(vox.inverse)
-        let k = vocabulary.count
         var result = SegmentationResult(vocabulary: vocabulary, labels: [], scores: [], probabilities: [],
                                         voxelOfPoint: voxelOfPoint, voxelFeatures: features, voxelSize: voxel,
                                         voxelSizeSource: source, timings: timings)
@@ -120,24 +119,8 @@ public struct Segmenter: Sendable {
         // 2. Scores. Per voxel, unless 2D features make every point differ.
         let mode = params.fused?.mode ?? .distill
         if mode == .distill {
-            let v = vox.voxelCount
-            var vl = [Int32](repeating: 0, count: v), vs = [Float](repeating: 0, count: v)
-            var vp = params.probabilities && params.superpoints == nil ? [Float](repeating: 0, count: v * k) : []
-            features.withUnsafeBufferPointer { f in
-                vl.withUnsafeMutableBufferPointer { l in
-                    vs.withUnsafeMutableBufferPointer { s in
-                        vp.withUnsafeMutableBufferPointer { p in
-                            CosineScoring.classify(features: f.baseAddress!, rows: v, vocabulary: vocabulary,
-                                                   labels: l.baseAddress!, scores: s.baseAddress!,
-                                                   probabilities: p.isEmpty ? nil : p.baseAddress!,
-                                                   temperature: params.temperature, threads: threads)
-                        }
-                    }
-                }
-            }
-            result.labels = result.broadcast(vl, fill: -1)
-            result.scores = result.broadcast(vs, fill: .nan)
-            if !vp.isEmpty { result.probabilities = Self.broadcastRows(vp, width: k, index: voxelOfPoint) }
+            result.scoreRows(withProbabilities: params.probabilities && params.superpoints == nil,
+                             temperature: params.temperature, threads: threads)
             if let sp = params.superpoints {
                 result.labels = try SuperpointOps.refine(labels: result.labels, segments: sp, abstain: nil)
                 try Self.rescore(&result, fused: nil, params: params, threads: threads)
