@@ -30,8 +30,22 @@ struct DemoCommand: ParsableCommand {
     func execute() throws {
         let t0 = Date()
         func elapsed() -> String { String(format: "%6.2f s", Date().timeIntervalSince(t0)) }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         Threads.setBLASThreads(threads)
+        // 0. The 3D network, first: a checkpoint that cannot be read fails before any work is done
+        // and before the output folder exists.
+        let net: MinkUNet
+        var netSource: String
+        if let checkpoint {
+            net = try MinkUNet.load(path: checkpoint)
+            netSource = checkpoint
+        } else {
+            let spec = try MinkUNetSpec.named("MinkUNet18A")
+            net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
+            netSource = "random weights"
+        }
+        // The voxel size the checkpoint was trained at (ov3d writes it into the metadata), else 2 cm.
+        let netVoxel = try checkpoint.flatMap { try ModelMetadata(stateDict: try MinkUNet.readStateDict(path: $0)).voxelSize } ?? 0.02
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
         // 1. World, cloud, frames.
         let room = SyntheticRoom.generate(seed: seed)
@@ -130,19 +144,7 @@ struct DemoCommand: ParsableCommand {
         print("[\(elapsed())] superpoints: \(superpoints.count) supervoxels (PCL VCCS, seed \(seedResolution) m)")
         try evaluate("capability-guided + superpoint vote", capability, superpoints: superpoints.ids)
 
-        // The 3D network: a MinkUNet on the voxelised cloud (2 cm), features per point.
-        let net: MinkUNet
-        var netSource: String
-        if let checkpoint {
-            net = try MinkUNet.load(path: checkpoint)
-            netSource = checkpoint
-        } else {
-            let spec = try MinkUNetSpec.named("MinkUNet18A")
-            net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
-            netSource = "random weights"
-        }
-        // The voxel size the checkpoint was trained at (ov3d writes it into the metadata), else 2 cm.
-        let netVoxel = try checkpoint.flatMap { try ModelMetadata(stateDict: try MinkUNet.readStateDict(path: $0)).voxelSize } ?? 0.02
+        // The 3D network (loaded first, above): a MinkUNet on the voxelised cloud, features per point.
         var allPointsRow: (String, SegmentationMetrics)? = nil
         let tNet = Date()
         let result3D = try net.run(points: cloud.positions, voxelSize: netVoxel, threads: threads, workspace: memory.workspace())

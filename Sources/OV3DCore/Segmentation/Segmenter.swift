@@ -64,15 +64,22 @@ public struct Segmenter: Sendable {
         }
     }
 
+    /// The head exists and its features have the vocabulary's dimension (checked by every
+    /// segmentation; callers that read the embeddings from a file check first to name it).
+    public func check(vocabulary: Vocabulary, head: Int) throws {
+        let heads = model.spec.heads
+        try require(head >= 0 && head < heads.count,
+                    "head \(head) is out of range 0..<\(heads.count) (\(heads.map(\.name).joined(separator: ", ")))")
+        let d = heads[head].dim
+        try require(d == vocabulary.dimension,
+                    "head '\(heads[head].name)' gives \(d)-d features but the vocabulary's embeddings have \(vocabulary.dimension) values (pick the matching head or embeddings)")
+    }
+
     private func segmentBody(positions: [Float], vocabulary: Vocabulary, params: SegmentationParams,
                              workspace: Workspace, progress: Progress) throws -> SegmentationResult {
         let t0 = Self.nowMs()
-        let heads = model.spec.heads
-        try require(params.head >= 0 && params.head < heads.count,
-                    "head \(params.head) is out of range 0..<\(heads.count) (\(heads.map(\.name).joined(separator: ", ")))")
-        let d = heads[params.head].dim
-        try require(d == vocabulary.dimension,
-                    "head '\(heads[params.head].name)' gives \(d)-d features but the vocabulary's embeddings have \(vocabulary.dimension) values (pick the matching head or embeddings)")
+        try check(vocabulary: vocabulary, head: params.head)
+        let d = vocabulary.dimension
         try require(params.temperature.isFinite && params.temperature > 0, "temperature must be finite and > 0, got \(params.temperature)")
         let (voxel, source) = try voxelSize(params.voxelSize)
         let threads = Threads.resolve(params.threads)
