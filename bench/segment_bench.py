@@ -26,6 +26,7 @@ Reported: overhead beyond the network = (C − network) / network; binding overh
 Usage (release build; 2 shared cores: run it alone, under nice):
     swift build -c release
     nice python3 bench/segment_bench.py --runs 3 --json bench/results/segment.json
+(--skip-peer leaves out the per-point peer: 11 minutes and 5.6 GB on lidar1m.)
 """
 import argparse
 import json
@@ -87,12 +88,14 @@ model = ov3d.Model(w)
 s = ov3d.Session(model, voxel_size=voxel, n_threads=1)
 voc = ov3d.Vocabulary.from_embeddings(emb, names=names)
 ms, lib_ms, net_ms = [], [], []
+stages = {"voxelize_ms": [], "scoring_ms": [], "broadcast_ms": []}
 for r in range(runs + 1):
     t0 = time.perf_counter()
     if mode == "segment":
         res = ov3d.segment(xyz, model, voc, session=s)
         labels, scores = res.labels, res.scores
         lib_ms.append(res.info["total_ms"]); net_ms.append(res.info["network_ms"])
+        for k in stages: stages[k].append(res.info[k])
     else:   # the peer: per-point features + numpy
         with s.run(xyz, head=0) as out:
             f = out.features(0)
@@ -104,7 +107,8 @@ for r in range(runs + 1):
         del f, sc
     ms.append((time.perf_counter() - t0) * 1000)
 np.save(sys.argv[8], labels)
-print(json.dumps({"ms": ms, "library_total_ms": lib_ms, "network_ms": net_ms,
+np.save(sys.argv[8].replace("labels", "scores"), scores)
+print(json.dumps({"ms": ms, "library_total_ms": lib_ms, "network_ms": net_ms, **stages,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 '''
 
@@ -126,13 +130,14 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--inputs", default="scannet,lidar1m")
     ap.add_argument("--json")
+    ap.add_argument("--skip-peer", action="store_true", help="do not run the per-point peer (11 min and 5.6 GB on lidar1m)")
     args = ap.parse_args()
     lib = ROOT / ".build" / "release" / "libov3d.so"
     tool = ROOT / ".build" / "release" / "ov3d-tool"
     if not lib.exists() or not tool.exists():
         sys.exit("segment_bench: build first: swift build -c release")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OV3D_LIBRARY": str(lib), "OV3D_PROGRESS": "0"}
-    out = {"runs": args.runs, "threads": 1, "inputs": {}}
+    out = {"runs": args.runs, "threads": 1, "loadavg_start": os.getloadavg(), "inputs": {}}
     with tempfile.TemporaryDirectory() as td:
         d = Path(td)
         inputs, emb, w = make_inputs(d)
@@ -149,9 +154,10 @@ def main():
             c = run_json([drv, "segment", *map(str, common)], env)
             py = run_json([sys.executable, d / "child.py", str(ROOT / "bindings" / "python"), "segment", w, d / f"{name}.npy",
                            d / "emb.npy", str(voxel), str(args.runs), d / "py_labels.npy"], env)
-            peer = run_json([sys.executable, d / "child.py", str(ROOT / "bindings" / "python"), "peer", w, d / f"{name}.npy",
-                             d / "emb.npy", str(voxel), "0", d / "peer_labels.npy"], env)
-            cli_seg, cli_net, cli_wall, cli_rss = [], [], [], []
+            peer = None if args.skip_peer else run_json(
+                [sys.executable, d / "child.py", str(ROOT / "bindings" / "python"), "peer", w, d / f"{name}.npy",
+                 d / "emb.npy", str(voxel), "0", d / "peer_labels.npy"], env)
+            cli_seg, cli_net, cli_wall, cli_rss, cli_stages = [], [], [], [], []
             for r in range(args.runs):
                 t0 = time.perf_counter()
                 # Through a fresh Python parent, so that its RUSAGE_CHILDREN peak is the tool's own
@@ -165,20 +171,27 @@ def main():
                     sys.exit(f"segment_bench: ov3d segment failed: {p.stderr}")
                 tm = json.loads(p.stdout.strip().splitlines()[-1])["timings_ms"]
                 cli_seg.append(tm["segment"]); cli_net.append(tm["network"])
+                cli_stages.append({k: tm[k] for k in ("read_input", "voxelize", "network", "scoring", "broadcast", "write", "total")})
                 cli_rss.append(float(p.stderr.strip().splitlines()[-1].split()[-1]))
             # All surfaces give the same labels; the peer's agree except near ties.
             same = bool(np.array_equal(np.load(d / "py_labels.npy"), np.load(d / "cli_labels.npy")))
-            peer_agree = float((np.load(d / "peer_labels.npy") == np.load(d / "cli_labels.npy")).mean())
+            same_scores = bool(np.array_equal(np.load(d / "py_scores.npy"), np.load(d / "cli_scores.npy"), equal_nan=True))
+            peer_agree = None if peer is None else float((np.load(d / "peer_labels.npy") == np.load(d / "cli_labels.npy")).mean())
             med = lambda v: statistics.median(v[1:]) if len(v) > 1 else v[0]   # noqa: E731  (run 0 is the first, untimed run)
             r = {
                 "points": n, "voxels": c["voxels"], "voxel_size": voxel,
                 "network_ms": med(net["ms"]), "c_segment_ms": med(c["ms"]), "c_network_inside_ms": med(c["network_ms"]),
                 "python_segment_ms": med(py["ms"]), "cli_segment_ms": statistics.median(cli_seg),
-                "cli_wall_ms": statistics.median(cli_wall), "peer_python_per_point_ms": peer["ms"][-1],
+                "cli_wall_ms": statistics.median(cli_wall), "peer_python_per_point_ms": peer and peer["ms"][-1],
                 "first_run_ms": {"network": net["ms"][0], "c": c["ms"][0], "python": py["ms"][0]},
                 "peak_rss_mb": {"network": net["peak_rss_mb"], "c": c["peak_rss_mb"], "python": py["peak_rss_mb"],
-                                "cli_max": max(cli_rss), "peer_python_per_point": peer["peak_rss_mb"]},
-                "labels_identical_python_cli": same, "peer_label_agreement": peer_agree,
+                                "cli_max": max(cli_rss), "peer_python_per_point": peer and peer["peak_rss_mb"]},
+                "labels_identical_python_cli": same, "scores_identical_python_cli": same_scores,
+                "peer_label_agreement": peer_agree, "loadavg_after": os.getloadavg(),
+                # Per stage inside the library (info.*_ms), medians of the timed runs.
+                "stages_ms": {"c": {k: med(c[k]) for k in ("voxelize_ms", "network_ms", "scoring_ms", "broadcast_ms", "library_total_ms")},
+                              "python": {k: med(py[k]) for k in ("voxelize_ms", "network_ms", "scoring_ms", "broadcast_ms", "library_total_ms")},
+                              "cli": {k: statistics.median([t[k] for t in cli_stages]) for k in cli_stages[0]}},
             }
             # Across processes (the bare network and each surface in its own process: sensitive to
             # the load of a shared machine) ...
@@ -195,7 +208,7 @@ def main():
                 "c_call_overhead": per(c["ms"], c["library_total_ms"]),
                 "cli_overhead_beyond_network": statistics.median([x / y - 1 for x, y in zip(cli_seg, cli_net)]),
             }
-            r["peer_over_ov3d_python"] = r["peer_python_per_point_ms"] / r["python_segment_ms"]
+            r["peer_over_ov3d_python"] = peer and r["peer_python_per_point_ms"] / r["python_segment_ms"]
             out["inputs"][name] = r
             print(json.dumps(r, indent=1), flush=True)
     if args.json:
@@ -207,9 +220,13 @@ def main():
         m = r["peak_rss_mb"]
         print(f"| {name} | {r['points']} | {r['voxels']} | {r['network_ms']:.0f} | {r['c_segment_ms']:.0f} | {100 * r['overhead_beyond_network']:+.1f}% "
               f"| {r['python_segment_ms']:.0f} | {100 * r['python_binding_overhead']:+.1f}% | {r['cli_segment_ms']:.0f} | {r['cli_wall_ms']:.0f} "
-              f"| {m['c']:.0f} / {m['python']:.0f} / {m['cli_max']:.0f} | {r['peer_python_per_point_ms']:.0f}, {m['peer_python_per_point']:.0f} |")
+              f"| {m['c']:.0f} / {m['python']:.0f} / {m['cli_max']:.0f} | "
+              + ("not run |" if r["peer_python_per_point_ms"] is None else f"{r['peer_python_per_point_ms']:.0f}, {m['peer_python_per_point']:.0f} |"))
     for name, r in out["inputs"].items():
         print(f"same run, {name}: {sr(r)}")
+        print(f"stages, {name}: " + "; ".join(f"{who} " + " ".join(f"{k}={v:.0f}" for k, v in st.items())
+                                             for who, st in r["stages_ms"].items()))
+    print(f"load average at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -56,18 +56,27 @@ int main(int argc, char **argv) {
         p.voxel_size = voxel;
         ov3d_segment_info info = {0};
         info.struct_size = sizeof info;
-        double net[64] = {0}, tot[64] = {0};
+        double net[64] = {0}, tot[64] = {0}, vox[64] = {0}, sco[64] = {0}, bro[64] = {0};
         for (int r = 0; r <= repeats && r < 64; r++) {   /* run 0: cold (first) run */
             double t0 = now_ms();
             CHECK(ov3d_segment(s, &pts, voc, &p, labels, n, scores, n, NULL, 0, NULL, 0, &info));
             printf("%s%.2f", r ? "," : "", now_ms() - t0);
             net[r] = info.network_ms;
             tot[r] = info.total_ms;
+            vox[r] = info.voxelize_ms;
+            sco[r] = info.scoring_ms;
+            bro[r] = info.broadcast_ms;
         }
         printf("],\"network_ms\":[");
         for (int r = 0; r <= repeats && r < 64; r++) printf("%s%.2f", r ? "," : "", net[r]);
         printf("],\"library_total_ms\":[");
         for (int r = 0; r <= repeats && r < 64; r++) printf("%s%.2f", r ? "," : "", tot[r]);
+        const char *names[3] = {"voxelize_ms", "scoring_ms", "broadcast_ms"};
+        const double *stages[3] = {vox, sco, bro};
+        for (int st = 0; st < 3; st++) {
+            printf("],\"%s\":[", names[st]);
+            for (int r = 0; r <= repeats && r < 64; r++) printf("%s%.2f", r ? "," : "", stages[st][r]);
+        }
         printf("],\"voxels\":%zu,\"skipped\":%zu", info.n_voxels, info.n_skipped);
         free(labels); free(scores);
     } else {

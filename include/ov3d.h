@@ -741,10 +741,13 @@ typedef struct ov3d_segment_info {
     size_t n_skipped;      /**< points labelled -1 (NaN coordinates; no 2D feature in FUSION mode) */
     size_t n_voxels;       /**< occupied voxels */
     size_t dim;            /**< feature dimension of the scored head */
-    double voxelize_ms;    /**< wall-clock milliseconds per stage */
-    double network_ms;
-    double scoring_ms;
-    double total_ms;
+    double voxelize_ms;    /**< wall-clock milliseconds per stage: input checks + voxelisation */
+    double network_ms;     /**< the 3D network (scored head only) */
+    double scoring_ms;     /**< normalising + scoring the voxel features (per point with fused 2D
+                                features; superpoint votes included) */
+    double total_ms;       /**< the whole call inside the library */
+    /* ABI 1.x addition (a struct_size without it is accepted; the fields it has are written). */
+    double broadcast_ms;   /**< spreading per-voxel labels, scores, probabilities to the points */
 } ov3d_segment_info;
 
 /** Segments `points` (borrowed; NaN points are skipped) against `vocabulary` with the session's

@@ -41,10 +41,14 @@ public func ov3d_segment(_ session: OpaquePointer?, _ points: UnsafePointer<ov3d
         let v = try borrow(vocabulary, as: VocabularyBox.self, kind: HandleKind.vocabulary, name: "vocabulary").vocabulary
         let p = try readParams(params.map(UnsafeRawPointer.init), defaults: ov3d_segment_default_params(),
                                minSize: MemoryLayout<ov3d_segment_params>.size, name: "params")
+        // out_info: this header's struct, or the ABI 1.0 one (without broadcast_ms).
+        let infoSizes = [MemoryLayout<ov3d_segment_info>.offset(of: \ov3d_segment_info.broadcast_ms)!,
+                         MemoryLayout<ov3d_segment_info>.size]
+        var infoSize = 0
         if let outInfo {
-            let size = Int(UnsafeRawPointer(outInfo).loadUnaligned(as: UInt32.self))
-            try require(size == MemoryLayout<ov3d_segment_info>.size,
-                        "out_info.struct_size is \(size), expected sizeof(ov3d_segment_info) = \(MemoryLayout<ov3d_segment_info>.size)")
+            infoSize = Int(UnsafeRawPointer(outInfo).loadUnaligned(as: UInt32.self))
+            try require(infoSizes.contains(infoSize),
+                        "out_info.struct_size is \(infoSize), expected sizeof(ov3d_segment_info) = \(MemoryLayout<ov3d_segment_info>.size) (or \(infoSizes[0]) from an ABI 1.0 header)")
         }
         let model = s.model
         let heads = model.model.spec.heads
@@ -96,7 +100,7 @@ public func ov3d_segment(_ session: OpaquePointer?, _ points: UnsafePointer<ov3d
         if let features { r.pointFeatures().withUnsafeBufferPointer { features.update(from: $0.baseAddress!, count: pd) } }
         if let outInfo {
             var info = ov3d_segment_info()
-            info.struct_size = UInt32(MemoryLayout<ov3d_segment_info>.size)
+            info.struct_size = UInt32(infoSize)
             info.n_points = n
             info.n_skipped = r.skippedCount
             info.n_voxels = r.voxelCount
@@ -106,7 +110,8 @@ public func ov3d_segment(_ session: OpaquePointer?, _ points: UnsafePointer<ov3d
             info.network_ms = r.timings.networkMs
             info.scoring_ms = r.timings.scoringMs
             info.total_ms = r.timings.totalMs
-            outInfo.pointee = info
+            info.broadcast_ms = r.timings.broadcastMs
+            withUnsafeBytes(of: &info) { UnsafeMutableRawPointer(outInfo).copyMemory(from: $0.baseAddress!, byteCount: infoSize) }
         }
         s.lastSegmentation = r
     }

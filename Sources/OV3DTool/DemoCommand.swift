@@ -2,245 +2,162 @@ import ArgumentParser
 import Foundation
 import OV3DCore
 
-/// `ov3d demo`: the end-to-end path on data the project generates itself.
-///
-/// A synthetic room (labelled boxes) is sampled into a point cloud and rendered into posed
-/// RGB-D frames; two simulated 2D open-vocabulary teachers with different per-class
-/// capabilities produce feature maps in CLIP's text space; ov3d fuses each teacher's maps onto
-/// the points, agglomerates the teachers, scores every point against the vocabulary, refines
-/// over superpoints, evaluates against the ground truth and writes segmented / heat-map PLYs.
+/// `ov3d demo`: the end-to-end path on the synthetic world (second edition). The pipeline is
+/// the library's `SyntheticDemo` (a generated room, its handheld RGB-D walk, the SIMULATED
+/// LSeg-/SEEM-like teachers per frame, fusion as `ov3d fuse` fuses, SAS's annotation-free
+/// capabilities, agglomeration, superpoint vote, the 3D network, ov3d's evaluation); this
+/// command only chooses the network, prints the table and writes the PLYs, PNGs and report.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Run the end-to-end demo on a generated room (writes PLYs and a JSON report).")
+        commandName: "demo", abstract: "Run the end-to-end demo on a generated room (writes PLYs, PNGs and a JSON report).",
+        discussion: """
+        The room, its frames and its 2D teachers are SYNTHETIC (`ov3d synth`, docs/synthetic.md): the teachers are \
+        simulations of LSeg and SEEM, so the table says nothing of real-world accuracy. `make demo` passes the \
+        MinkUNet ov3d trains itself on other synthetic rooms (scripts/demo-model.sh, examples/train/demo.json).
+        """)
 
     @Option(help: "Output folder.") var out = "out/demo"
-    @Option(help: "Random seed of the generated room.") var seed: UInt64 = 1
-    @Option(help: "Number of RGB-D frames to render.") var frames = 24
+    @Option(help: "Preset of the generated room: tiny, small or scannet.") var preset = "small"
+    @Option(help: "Random seed of the generated room (the demo model trains on seeds 101-103).") var seed: UInt64 = 1
+    @Option(help: "Number of RGB-D frames along the walk (default: the preset's).") var frames: Int?
+    @Option(help: "Generated single-object images per class for the capability table (default: the preset's).")
+    var capabilityImages: Int?
     @Option(help: "Threads (0 = all cores).") var threads = 0
     @OptionGroup var memory: MemoryOption
     @Option(help: "Word to build a similarity heat-map for.") var query = "chair"
     @Option(help: "Seed resolution (m) of the supervoxels used for the superpoint vote.") var seedResolution: Float = 0.2
-    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network (`make demo` passes the one ov3d trains, examples/train/demo.json); default: a randomly initialised MinkUNet18A (timing only).")
+    @Option(help: "A MinkUNet checkpoint (.pth / .safetensors) to run as the 3D network (`make demo` passes the one ov3d trains, examples/train/demo.json); default: a randomly initialised MinkUNet18A (timing only, not scored).")
     var checkpoint: String?
-    @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy); default: ../shared/data/clip/text_embeddings if present.")
+    @Flag(name: .customLong("no-network"), help: "Skip the 3D network (the 2D rows only).") var noNetwork = false
+    @Option(help: "Voxel size (m) of the 3D network (default: the checkpoint's metadata, else 0.02).") var voxelSize: Double?
+    @Option(help: "Folder with real CLIP label embeddings (clip_scannet_labels_512.npy; default: data/clip of the checkout).")
     var embeddings: String?
 
     func run() throws { try failing("demo") { try execute() } }
 
     func execute() throws {
         let t0 = Date()
-        func elapsed() -> String { String(format: "%6.2f s", Date().timeIntervalSince(t0)) }
+        func elapsed() -> String { String(format: "%6.1f s", Date().timeIntervalSince(t0)) }
+        guard let p = SyntheticPreset.named(preset) else { throw ValidationError("unknown preset '\(preset)' (tiny, small, scannet)") }
         Threads.setBLASThreads(threads)
-        // 0. The 3D network, first: a checkpoint that cannot be read fails before any work is done
-        // and before the output folder exists.
-        let net: MinkUNet
-        var netSource: String
-        if let checkpoint {
-            net = try MinkUNet.load(path: checkpoint)
-            netSource = checkpoint
+
+        let space = try TeacherTextSpace.find(candidates: SynthCommand.embeddingCandidates(embeddings))
+        print("[\(elapsed())] vocabulary: \(space.classes) ScanNet-20 words × \(space.dimension)-d (\(space.source))")
+
+        // The 3D network: a checkpoint (its voxel size from ov3d's metadata), else random weights.
+        let network: SyntheticDemo.Network?
+        if noNetwork {
+            network = nil
+        } else if let checkpoint {
+            let sd = try MinkUNet.readStateDict(path: checkpoint)
+            let vs = try voxelSize ?? ModelMetadata(stateDict: sd).voxelSize ?? 0.02
+            network = .init(model: try MinkUNet.load(path: checkpoint), voxelSize: vs, source: checkpoint)
         } else {
             let spec = try MinkUNetSpec.named("MinkUNet18A")
-            net = try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec)
-            netSource = "random weights"
+            network = .init(model: try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec),
+                            voxelSize: voxelSize ?? 0.02, source: "random weights, timing only", scored: false)
         }
-        // The voxel size the checkpoint was trained at (ov3d writes it into the metadata), else 2 cm.
-        let netVoxel = try checkpoint.flatMap { try ModelMetadata(stateDict: try MinkUNet.readStateDict(path: $0)).voxelSize } ?? 0.02
+        // Only now (a checkpoint that cannot be read leaves nothing behind).
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
-        // 1. World, cloud, frames.
-        let room = SyntheticRoom.generate(seed: seed)
-        let cloud = room.samplePoints(density: 900, seed: seed &+ 1)
-        let rendered = room.renderOrbit(count: frames, width: 320, height: 240, threads: threads)
-        print("[\(elapsed())] room: \(room.boxes.count) boxes, \(cloud.count) points, \(rendered.count) RGB-D frames 320×240")
+        var options = SyntheticDemo.Options()
+        options.preset = p
+        options.seed = seed
+        options.frames = frames
+        options.capabilityImagesPerClass = capabilityImages
+        options.supervoxelSeedResolution = seedResolution
+        options.threads = threads
+        options.memoryLimit = memory.limit
+        let r = try SyntheticDemo.run(options: options, space: space, network: network,
+                                      log: { print("[\(elapsed())] \($0)") })
+        let names = space.vocabulary.names
+        let n = r.scene.points.count
 
-        // 2. Vocabulary: real CLIP ViT-B/32 label embeddings when available, else generated.
-        let vocab = try DemoVocabulary.load(classNames: room.classNames, folder: embeddings, seed: seed)
-        print("[\(elapsed())] vocabulary: \(vocab.vocabulary.count) words × \(vocab.vocabulary.dimension)-d (\(vocab.source))")
-
-        // 3. Two simulated teachers with complementary per-class capabilities.
-        let classes = room.classNames.count
-        let furniture: Set<String> = ["cabinet", "bed", "chair", "sofa", "table", "bookshelf", "desk", "refrigerator", "otherfurniture"]
-        let teachers = [
-            SimulatedTeacher(name: "teacher-A (good at furniture)",
-                             accuracy: room.classNames.map { furniture.contains($0) ? 0.95 : 0.15 }, noise: 0.4, seed: seed &+ 11),
-            SimulatedTeacher(name: "teacher-B (good at structure)",
-                             accuracy: room.classNames.map { furniture.contains($0) ? 0.15 : 0.95 }, noise: 0.4, seed: seed &+ 23),
-        ]
-
-        // 4. Multi-view fusion of each teacher onto the points (online sessions, frame by frame).
-        var fused: [FusionResult] = []
-        for teacher in teachers {
-            var fp = FusionParams(visibilityThreshold: 0.1, cutBound: 2, depthScale: 1000, threads: threads)
-            fp.memoryLimit = memory.limit
-            let session = try FusionSession(positions: cloud.positions, featureDim: vocab.vocabulary.dimension, params: fp)
-            for (i, f) in rendered.enumerated() {
-                let map = teacher.featureMap(for: f, vocabulary: vocab.vocabulary, outWidth: 160, outHeight: 120, frameIndex: i)
-                let frame = try FusionFrame(
-                    depthWidth: f.width, depthHeight: f.height, depth: f.depth,
-                    intrinsics: try PinholeIntrinsics(fx: Double(f.fx), fy: Double(f.fy), cx: Double(f.cx), cy: Double(f.cy)),
-                    pose: try CameraPose(cameraToWorld: f.pose.map(Double.init)),
-                    features: try Tensor(map, shape: [120, 160, vocab.vocabulary.dimension]))
-                _ = try session.addFrame(frame)
-            }
-            fused.append(session.snapshot())
+        // The table (random weights are run for timing only: no 3D rows).
+        let shown = r.rows
+        print("\n  SYNTHETIC: generated room, SIMULATED teachers (docs/synthetic.md)")
+        print("  method                                  mIoU    mAcc")
+        for row in shown {
+            print("  " + row.name.padding(toLength: 38, withPad: " ", startingAt: 0)
+                  + String(format: " %5.1f%%  %5.1f%%", 100 * row.metrics.meanIoU, 100 * row.metrics.meanAccuracy))
         }
-        let seen = fused[0].mask.reduce(0) { $0 + Int($1) }
-        print("[\(elapsed())] fusion: \(seen) of \(cloud.count) points seen by at least one view (the rest are not scored)")
+        if checkpoint == nil && !noNetwork { print("  (3D network: random weights, timing only; `make demo` trains one: scripts/demo-model.sh)") }
 
-        // 5. Score, agglomerate, evaluate.
-        var report: [(String, JSON)] = []
-        var rows: [(String, SegmentationMetrics, [Int32], [Float])] = []
-        // Points no view saw have no 2D feature: they are left out of the scores (ignore label),
-        // as OpenScene's 2D-fusion evaluation does.
-        let seenMask = fused[0].mask
-        var seenByClass = [Int](repeating: 0, count: classes), totalByClass = [Int](repeating: 0, count: classes)
-        for i in 0..<cloud.count { totalByClass[Int(cloud.labels[i])] += 1; seenByClass[Int(cloud.labels[i])] += Int(seenMask[i]) }
-        report.append(("seen_share_per_class", .object((0..<classes).filter { totalByClass[$0] > 0 }.map {
-            (room.classNames[$0], JSON.number(Double(seenByClass[$0]) / Double(totalByClass[$0])))
-        })))
-        let groundTruth = (0..<cloud.count).map { seenMask[$0] != 0 ? cloud.labels[$0] : 255 }
-        // Scoring is the library's segmentation of per-point features (the pipeline behind
-        // `ov3d segment`, `ov3d_segment` and the bindings), restricted to the points a view saw.
-        @discardableResult
-        func evaluate(_ name: String, _ features: [Float], superpoints: [Int32]? = nil) throws -> SegmentationResult {
-            let r = try Segmenter.segment(pointFeatures: features, mask: seenMask, vocabulary: vocab.vocabulary,
-                                          superpoints: superpoints, threads: threads)
-            try record(name, r.labels, r.scores)
-            return r
+        // Outputs: the best 2D segmentation, the 3D network's, the ground truth, a heat-map.
+        // Pictures from above (the library renderer behind `ov3d render`) leave the unlabelled
+        // ceiling out, which would hide the room.
+        let cloud = r.scene.points.cloud
+        let inside = (0..<n).filter { r.scene.points.labels[$0] != SyntheticWorld.unlabelled }
+        let below = cloud.subset(inside)
+        func picture(_ coloring: PointColoring, title: String?, to file: String) throws {
+            var o = RenderOptions()
+            o.viewpoint = .top
+            o.title = title
+            try SceneRenderer.writePNG(below, coloring: coloring, options: o, to: FileIO.join(out, file))
         }
-        func record(_ name: String, _ labels: [Int32], _ scores: [Float]) throws {
-            let m = try SegmentationMetrics.evaluate(predictions: labels, groundTruth: groundTruth, classes: classes, ignore: 255)
-            rows.append((name, m, labels, scores))
+        let twoD = shown.filter { !$0.name.hasPrefix("3D") && !$0.everyLabelledPoint }
+        let best = twoD.max { $0.metrics.meanIoU < $1.metrics.meanIoU }!
+        try CloudFile.writeSegmented(cloud, labels: best.labels, scores: best.scores.map { $0.isNaN ? 0 : $0 },
+                                     to: FileIO.join(out, "segmented.ply"), format: .plyBinaryLE)
+        try picture(.labels(inside.map { best.labels[$0] }, names: names), title: "ov3d demo: \(best.name)", to: "segmented.png")
+        if let every = shown.first(where: { $0.everyLabelledPoint }) {
+            try CloudFile.writeSegmented(cloud, labels: every.labels, scores: every.scores.map { $0.isNaN ? 0 : $0 },
+                                         to: FileIO.join(out, "segmented_3d.ply"), format: .plyBinaryLE)
+            try picture(.labels(inside.map { every.labels[$0] }, names: names), title: "3D network alone (every point)", to: "segmented_3d.png")
         }
-        for (t, r) in zip(teachers, fused) { try evaluate(t.name, r.features) }
-        let mean = zip(fused[0].features, fused[1].features).map { ($0 + $1) / 2 }
-        try evaluate("mean of teachers", mean)
-        try evaluate("linear (max similarity)",
-                     try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary, method: .maxSimilarity, threads: threads).features)
-
-        // SAS capability-guided fusion: capabilities measured on the first third of the frames
-        // against pseudo labels (here the renderer's ground truth, as SAM + annotation would give).
-        var builder = try CapabilityBuilder(teachers: teachers.count, classes: classes)
-        for (i, f) in rendered.enumerated() where i < max(1, rendered.count / 3) {
-            for (t, teacher) in teachers.enumerated() {
-                let predicted = teacher.labelMap(for: f, frameIndex: i, classes: classes)
-                for c in 0..<classes {
-                    let gt = f.labels.map { $0 == Int32(c) ? UInt8(1) : 0 }
-                    guard gt.contains(1) else { continue }
-                    try builder.add(teacher: t, cls: c, pseudoGroundTruth: gt, teacherMask: predicted.map { $0 == Int32(c) ? UInt8(1) : 0 })
-                }
-            }
-        }
-        let capability = try TeacherFusion.fuse(teachers: fused.map(\.features), vocabulary: vocab.vocabulary,
-                                                method: .capability(try builder.table(), temperature: 0.05), threads: threads).features
-        let capabilityResult = try evaluate("SAS capability-guided (τ = 0.05)", capability)
-
-        // Superpoints and a majority vote per superpoint. Supervoxels (VCCS) weigh colour, so
-        // coplanar objects (a door in a wall) stay apart, which normal-only graphs cannot do.
-        var spParams = PCLSegmentation.VCCSParams()
-        spParams.voxelResolution = 0.03
-        spParams.seedResolution = seedResolution
-        let superpoints = try Superpoints.compute(cloud, method: .vccs(spParams), memoryLimit: memory.limit)
-        print("[\(elapsed())] superpoints: \(superpoints.count) supervoxels (PCL VCCS, seed \(seedResolution) m)")
-        try evaluate("capability-guided + superpoint vote", capability, superpoints: superpoints.ids)
-
-        // The 3D network (loaded first, above): a MinkUNet on the voxelised cloud, features per point.
-        var allPointsRow: (String, SegmentationMetrics)? = nil
-        let tNet = Date()
-        let result3D = try net.run(points: cloud.positions, voxelSize: netVoxel, threads: threads, workspace: memory.workspace())
-        let ms = Date().timeIntervalSince(tNet) * 1000
-        print("[\(elapsed())] 3D network \(net.spec.variantName) (\(netSource)): \(result3D.voxels.voxelCount) voxels in \(Int(ms)) ms, \(String(format: "%.1f", result3D.output.flops / 1e9)) GFLOP")
-        if checkpoint != nil, net.spec.heads.first?.dim == vocab.vocabulary.dimension {
-            let f3d = try result3D.pointFeatures(head: 0, normalized: true, threads: threads)
-            try evaluate("3D distilled (\(net.spec.variantName))", f3d)
-            // OpenScene's 2D-3D ensemble: per point the 3D or the capability-fused 2D feature,
-            // whichever scores its best class higher (points without a 2D feature take the 3D one).
-            let ens = try FeatureEnsemble.labels(mode: .ensemble(.maxScore), features3D: f3d, features2D: capability,
-                                                 mask2D: seenMask, vocabulary: vocab.vocabulary, threads: threads)
-            let m = try SegmentationMetrics.evaluate(predictions: ens, groundTruth: groundTruth, classes: classes, ignore: 255)
-            rows.append(("2D-3D ensemble", m, ens, try vocab.vocabulary.classify(features: f3d, threads: threads).scores))
-            // The 3D network labels the points no camera saw too (scored here on every labelled point).
-            let all3D = try vocab.vocabulary.classify(features: f3d, threads: threads).labels
-            let mAll = try SegmentationMetrics.evaluate(predictions: all3D, groundTruth: cloud.labels, classes: classes, ignore: 255)
-            allPointsRow = ("3D distilled, every labelled point", mAll)
-        }
-        print("\n  method                                  mIoU    mAcc")
-        for (name, m, _, _) in rows {
-            print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
-            report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
-        }
-
-        if let (name, m) = allPointsRow {
-            print("  " + name.padding(toLength: 38, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * m.meanIoU, 100 * m.meanAccuracy))
-            report.append((name, .object([("miou", .number(m.meanIoU)), ("macc", .number(m.meanAccuracy))])))
-        }
-
-        // 6. Outputs: the best segmentation and a heat-map for the query word.
-        var best = rows.max { $0.1.meanIoU < $1.1.meanIoU }!
-        for i in 0..<cloud.count where seenMask[i] == 0 { best.2[i] = -1; best.3[i] = 0 }   // unseen: no label
-        try CloudFile.writeSegmented(cloud, labels: best.2, scores: best.3, to: out + "/segmented.ply", format: .plyBinaryLE)
         var gt = cloud
         gt.colors = LabelColors.colors(for: cloud.labels)
-        try CloudFile.write(gt, to: out + "/ground_truth.ply", format: .plyBinaryLE)
-        // Pictures from the library's renderer (`ov3d render`): the room seen from above (the
-        // ceiling-high walls would hide the furniture from the automatic side view).
-        var picture = RenderOptions()
-        picture.viewpoint = .top
-        picture.title = "ov3d demo: \(best.0)"
-        try SceneRenderer.writePNG(cloud, coloring: .labels(best.2, names: vocab.vocabulary.names), options: picture,
-                                   to: out + "/segmented.png")
-        picture.title = "ground truth"
-        try SceneRenderer.writePNG(cloud, coloring: .labels(cloud.labels, names: room.classNames), options: picture,
-                                   to: out + "/ground_truth.png")
-        if let q = vocab.vocabulary.names.firstIndex(of: query) {
-            // A query answered from the kept features (no second scoring pass over the teachers).
-            let heat = try capabilityResult.query(word: q, threads: threads).map { $0.isNaN ? 0 : $0 }
+        try CloudFile.write(gt, to: FileIO.join(out, "ground_truth.ply"), format: .plyBinaryLE)
+        try picture(.labels(inside.map { r.scene.points.labels[$0] }, names: names), title: "ground truth", to: "ground_truth.png")
+        let slug = query.replacingOccurrences(of: " ", with: "_")
+        if let q = names.firstIndex(of: query) {
+            // A query answered from the kept features (no second pass over the teachers).
+            let raw = try r.capabilitySegmentation.query(word: q, threads: threads)
+            // CLIP's label embeddings are close to each other (cosines 0.7-0.96), so the colours
+            // span the seen points' own range (2nd percentile to the maximum); unseen: the bottom.
+            let finite = raw.filter { $0.isFinite }.sorted()
+            let lo = finite.isEmpty ? 0 : finite[finite.count / 50], hi = max(lo + 1e-3, finite.last ?? 1)
+            let heat = raw.map { $0.isFinite ? $0 : lo }
             var h = cloud
             h.colors = heat.flatMap { s -> [UInt8] in
-                let t = max(0, min(1, (s + 0.1) / 0.8))
+                let t = max(0, min(1, (s - lo) / (hi - lo)))
                 return [UInt8(255 * t), UInt8(60 * (1 - t)), UInt8(255 * (1 - t))]
             }
             h.scores = heat
-            try CloudFile.write(h, to: out + "/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply", format: .plyBinaryLE)
-            var hp = RenderOptions()
-            hp.viewpoint = .top
-            try SceneRenderer.writePNG(cloud, coloring: .scores(heat, title: query), options: hp,
-                                       to: out + "/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).png")
-            print("\n  heat-map for \"\(query)\": \(out)/heatmap_\(query.replacingOccurrences(of: " ", with: "_")).ply")
+            try CloudFile.write(h, to: FileIO.join(out, "heatmap_\(slug).ply"), format: .plyBinaryLE)
+            try picture(.scores(inside.map { heat[$0] }, range: lo...hi, title: "cos(\(query))"), title: "\"\(query)\": capability-guided 2D features", to: "heatmap_\(slug).png")
+            print("\n  heat-map for \"\(query)\": \(out)/heatmap_\(slug).ply")
         } else {
-            print("\n  no heat-map for \"\(query)\": the demo's vocabulary holds only \(vocab.vocabulary.names.joined(separator: ", ")) (for other words use `ov3d query` with a text encoder)")
+            print("\n  no heat-map for \"\(query)\": the demo's vocabulary holds only \(names.joined(separator: ", ")) (for other words use `ov3d query` with a text encoder)")
             FileHandle.standardError.write(Data("ov3d demo: --query \"\(query)\" is not a word of the demo's vocabulary; no heat-map written\n".utf8))
         }
-        report.append(("points", .number(Double(cloud.count))))
-        report.append(("frames", .number(Double(rendered.count))))
-        report.append(("vocabulary", .string(vocab.source)))
-        try FileIO.write(out + "/report.json", text: JSON.object(report).description + "\n")
-        print("  segmentation (\(best.0)): \(out)/segmented.ply; ground truth: \(out)/ground_truth.ply; report: \(out)/report.json")
+
+        // report.json
+        let seenCount = r.seen.reduce(0) { $0 + Int($1) }
+        var report: [(String, JSON)] = [
+            ("synthetic", .string("generated room and SIMULATED teachers (docs/synthetic.md): the numbers say nothing of real-world accuracy")),
+            ("preset", .string(p.name)), ("seed", .number(Double(seed))),
+            ("points", .number(Double(n))), ("seen_points", .number(Double(seenCount))),
+            ("frames", .number(Double(r.scene.frames.count))), ("objects", .number(Double(r.scene.world.objects.count))),
+            ("vocabulary", .string(space.source)), ("teachers", .array(r.teachers.map { .string($0) })),
+            ("superpoints", .number(Double(r.superpointCount))),
+            ("network", network.map { net in
+                .object([("architecture", .string(net.model.spec.variantName)), ("weights", .string(net.source)),
+                         ("voxel_size", .number(net.voxelSize)), ("voxels", .number(Double(r.networkVoxels ?? 0))),
+                         ("ms", .number(r.networkMs ?? 0)), ("scored", .bool(r.networkScored))])
+            } ?? .null),
+            ("capabilities", .object(r.teachers.enumerated().map { ti, t in
+                (t, .array((0..<r.capabilities.classes).map { .number(Double(r.capabilities.values[ti * r.capabilities.classes + $0])) }))
+            })),
+            ("rows", .array(shown.map { row in
+                .object([("method", .string(row.name)), ("miou", .number(row.metrics.meanIoU)), ("macc", .number(row.metrics.meanAccuracy)),
+                         ("scored_points", .string(row.everyLabelledPoint ? "every labelled point" : "seen points"))])
+            })),
+            ("stage_seconds", .object(r.stageSeconds.map { ($0.0, .number($0.1)) })),
+        ]
+        report.append(("seconds", .number(Date().timeIntervalSince(t0))))
+        try FileIO.write(FileIO.join(out, "report.json"), text: JSON.object(report).description + "\n")
+        print("  segmentation (\(best.name)): \(out)/segmented.ply; ground truth: \(out)/ground_truth.ply; pictures: \(out)/*.png; report: \(out)/report.json")
         print("[\(elapsed())] done")
     }
 }
-
-/// The demo's vocabulary: real CLIP label embeddings when the shared data is present, else
-/// generated unit vectors (a stand-in text space; the pipeline is the same).
-struct DemoVocabulary {
-    var vocabulary: Vocabulary
-    var source: String
-
-    static func load(classNames: [String], folder: String?, seed: UInt64) throws -> DemoVocabulary {
-        let candidates = [folder, "data/clip", "../shared/data/clip/text_embeddings"].compactMap { $0 }
-        for dir in candidates {
-            let path = dir + "/clip_scannet_labels_512.npy"
-            guard FileIO.exists(path) else { continue }
-            let t = try NPY.read(path: path)
-            guard t.shape == [classNames.count, 512] else { continue }
-            return DemoVocabulary(vocabulary: try Vocabulary(names: classNames, embeddings: t.floats(), dimension: 512),
-                                  source: "real CLIP ViT-B/32 text embeddings from \(dir)")
-        }
-        var rng = SplitMix64(seed: seed &+ 99)
-        let dim = 512
-        let e = (0..<(classNames.count * dim)).map { _ in rng.normal() }
-        return DemoVocabulary(vocabulary: try Vocabulary(names: classNames, embeddings: e, dimension: dim),
-                              source: "generated 512-d embeddings (no CLIP embeddings found)")
-    }
-}
-

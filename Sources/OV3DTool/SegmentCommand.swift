@@ -123,6 +123,7 @@ struct SegmentCommand: ParsableCommand {
                     ("voxelize", .number((result.timings.voxelizeMs * 10).rounded() / 10)),
                     ("network", .number((result.timings.networkMs * 10).rounded() / 10)),
                     ("scoring", .number((result.timings.scoringMs * 10).rounded() / 10)),
+                    ("broadcast", .number((result.timings.broadcastMs * 10).rounded() / 10)),
                     ("segment", .number(ms(tRead, tSeg))), ("write", .number(ms(tSeg, tWrite))),
                     ("total", .number(ms(t0, tWrite)))])),
                 ("outputs", .object(written.map { ($0.0, .string($0.1)) })),

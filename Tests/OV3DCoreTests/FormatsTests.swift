@@ -15,6 +15,24 @@ import Testing
         #expect(throws: OV3DError.self) { try JSON.parse(text) }
     }
 
+    /// Numbers beyond Double's range are refused with a message, not read as ±inf; tiny ones
+    /// underflow to 0 as in every JSON reader (issue 17).
+    @Test(arguments: ["1e999", "-1e999", "[1, 2e400]", "{\"lr\": 1E+309}", "1" + String(repeating: "0", count: 400)])
+    func refusesNumbersOutOfRange(_ text: String) {
+        do {
+            let v = try JSON.parse(text)
+            Issue.record("\(text.prefix(20)) parsed as \(v)")
+        } catch let e as OV3DError {
+            #expect("\(e)".contains("outside the range of a double"), "\(e)")
+        } catch { Issue.record("\(error)") }
+    }
+
+    @Test func keepsTheLargestFiniteAndUnderflows() throws {
+        #expect(try JSON.parse("1.7976931348623157e308").doubleValue == Double.greatestFiniteMagnitude)
+        #expect(try JSON.parse("-1e-999").doubleValue == 0)
+        #expect(try JSON.parse("[1e308]").arrayValue?.first?.doubleValue == 1e308)
+    }
+
     @Test func boundsDepth() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: OV3DError.self) { try JSON.parse(deep) }

@@ -197,6 +197,59 @@ private func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { a
         #expect(throws: OV3DError.self) { try Voxelizer.voxelize(positions: [0, 0, 0, 3.4e38, 0, 0], voxelSize: 1e-30) }
     }
 
+    /// The hash-map voxeliser gives exactly what sorting every point by (FNV-1 hash, key, index)
+    /// gives (the previous implementation, kept here as the reference): coordinates, row order,
+    /// representatives and inverse map, with duplicates, negative and spread-out coordinates.
+    @Test func matchesSortingEveryPoint() throws {
+        var rng = SplitMix64(seed: 11)
+        for (n, extent, voxel) in [(1, 1.0, 0.02), (500, 0.2, 0.02), (5000, 3.0, 0.05), (20000, 40.0, 0.1)] {
+            var p = (0..<(3 * n)).map { _ in Float((Double(rng.next() % 1_000_000) / 1e6 - 0.3) * extent) }
+            for i in stride(from: 0, to: n, by: 7) where i + 1 < n { for a in 0..<3 { p[3 * (i + 1) + a] = p[3 * i + a] } }
+            let r = try Voxelizer.voxelize(positions: p, voxelSize: voxel)
+            let ref = Self.sortEveryPoint(p, voxel)
+            #expect(r.coords == ref.coords && r.representative == ref.representative && r.inverse == ref.inverse)
+        }
+    }
+
+    static func sortEveryPoint(_ p: [Float], _ voxel: Double) -> (coords: [Int32], representative: [Int32], inverse: [Int32]) {
+        let n = p.count / 3, s = 1 / voxel
+        let q = p.map { (Double($0) * s).rounded(.down) }
+        var lo = [Double](repeating: .infinity, count: 3)
+        for i in 0..<n { for a in 0..<3 { lo[a] = min(lo[a], q[3 * i + a]) } }
+        var order = [(UInt64, UInt64, Int32)]()
+        for i in 0..<n {
+            var h: UInt64 = 14_695_981_039_346_656_037
+            let c = (0..<3).map { Int32(q[3 * i + $0] - lo[$0]) }
+            for v in c { h = h &* 1_099_511_628_211; h ^= UInt64(v) }
+            order.append((h, CoordinateKey.pack(c[0], c[1], c[2]), Int32(i)))
+        }
+        order.sort { $0 < $1 }
+        var coords = [Int32](), rep = [Int32](), inverse = [Int32](repeating: 0, count: n)
+        var prev: (UInt64, UInt64)? = nil
+        for e in order {
+            if prev == nil || prev! != (e.0, e.1) {
+                prev = (e.0, e.1)
+                rep.append(e.2)
+                for a in 0..<3 { coords.append(Int32(q[3 * Int(e.2) + a] - lo[a])) }
+            }
+            inverse[Int(e.2)] = Int32(rep.count - 1)
+        }
+        return (coords, rep, inverse)
+    }
+
+    /// A float voxel size (the C ABI's 0.05f = 0.0500000007...) voxelises as the double 0.05:
+    /// 1.0 and 0.25 are exactly 20 and 5 voxels, not 19.99999970 and 4.99999992.
+    @Test func floatVoxelSizeActsAsItsShortestDecimal() throws {
+        #expect(Voxelizer.canonicalVoxelSize(Double(Float(0.05))) == 0.05)
+        for v in [0.02, 0.05, 0.1, 0.025, 0.3, 1e-30, 2.5] { #expect(Voxelizer.canonicalVoxelSize(v) == v) }
+        #expect(1.0 * (1 / Double(Float(0.05))) < 20)   // what the float alone would give
+        let p: [Float] = [0, 0, 0, 1, 0, 0, 0.25, 0, 0, 0.2499999, 0, 0]
+        let a = try Voxelizer.voxelize(positions: p, voxelSize: Double(Float(0.05)))
+        let b = try Voxelizer.voxelize(positions: p, voxelSize: 0.05)
+        #expect(a.coords == b.coords && a.inverse == b.inverse && a.voxelCount == 4)
+        #expect(Set(stride(from: 0, to: a.coords.count, by: 3).map { a.coords[$0] }) == [0, 20, 5, 4])
+    }
+
     @Test func onePointAndOneVoxel() throws {
         let one = try Voxelizer.voxelize(positions: [5, 5, 5], voxelSize: 0.02)
         #expect(one.voxelCount == 1 && one.coords == [0, 0, 0])

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -103,6 +104,20 @@ int main() {
     ov3d_segment_info bad_info{};
     EXPECT(ov3d_segment(session.get(), &pts, vocab.get(), nullptr, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0,
                         &bad_info) == OV3D_ERR_INVALID_ARGUMENT);   // struct_size not set
+    // An ABI 1.0 caller's ov3d_segment_info (without broadcast_ms): accepted, nothing written past it.
+    ov3d_segment_info old_info{};
+    old_info.struct_size = offsetof(ov3d_segment_info, broadcast_ms);
+    old_info.broadcast_ms = -7.0;
+    EXPECT(ov3d_segment(session.get(), &pts, vocab.get(), nullptr, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0,
+                        &old_info) == OV3D_OK);
+    EXPECT(old_info.struct_size == offsetof(ov3d_segment_info, broadcast_ms) && old_info.n_points == n &&
+           old_info.total_ms > 0 && old_info.broadcast_ms == -7.0);
+    ov3d_segment_info new_info{};
+    new_info.struct_size = sizeof new_info;
+    new_info.broadcast_ms = -7.0;
+    EXPECT(ov3d_segment(session.get(), &pts, vocab.get(), nullptr, nullptr, 0, nullptr, 0, nullptr, 0, nullptr, 0,
+                        &new_info) == OV3D_OK);
+    EXPECT(new_info.broadcast_ms >= 0 && new_info.broadcast_ms <= new_info.total_ms);
     auto wrong = ov3d::Vocabulary::from_embeddings(std::vector<float>(2 * 8, 1.0f), 8);
     EXPECT(throws_code([&] { session.segment(pts, wrong); }, OV3D_ERR_INVALID_ARGUMENT));
 

@@ -118,5 +118,5 @@ def test_train_max_memory(tmp_path):
 
 
 def test_demo_max_memory(tmp_path):
-    rc, text = run(["demo", "--out", tmp_path / "demo", "--frames", "2", "--max-memory", TINY])
+    rc, text = run(["demo", "--preset", "tiny", "--out", tmp_path / "demo", "--frames", "2", "--no-network", "--max-memory", TINY])
     assert rc == OUT_OF_MEMORY and "memory limit of 1 MiB" in text, text

@@ -110,6 +110,21 @@ def test_segment_matches_numpy_from_features(room, tmp_path):
         assert len(np.unique(c, axis=0)) <= 1   # one colour per label
 
 
+def test_voxels_at_boundaries_as_float64_and_as_the_c_abi(room, tmp_path):
+    """Points either side of 5 cm voxel boundaries (x = 0.25·j and the float32 just below): the
+    CLI voxelises as OpenScene does in float64 (80 voxels), the same voxels the C ABI's float
+    0.05f gives (bindings/python/tests/test_segmentation.py checks that side on these points)."""
+    d, _, emb, _ = room
+    k = (np.arange(1, 41) * 0.25).astype(np.float32)
+    x = np.concatenate([k, np.nextafter(k, np.float32(0))])
+    xyz = np.stack([x, np.zeros_like(x), np.zeros_like(x)], 1).astype(np.float32)
+    np.save(tmp_path / "b.npy", xyz)
+    ref = len(np.unique(np.floor(xyz.astype(np.float64) * (1 / 0.05)), axis=0))
+    p = ov3d("segment", tmp_path / "b.npy", "--checkpoint", ROOM_W, "--text", "a", "b", "c", "d", "e", "f",
+             "--embeddings", d / "emb.npy", "--voxel-size", 0.05, "--json")
+    assert ref == 80 and json.loads(p.stdout)["voxels"] == ref
+
+
 def test_words_on_the_command_line_and_the_default_voxel_size(room, tmp_path):
     d, pts, emb, _ = room
     p = ov3d("segment", d / "pts.npy", "--checkpoint", ROOM_W, "--text", "a", "b", "c", "d", "e", "f",

@@ -80,12 +80,9 @@ def read_png(path):
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth") / "tiny"
-    rc, so, se = run("synth", "--preset", "tiny", "--seed", "3", "--out", out, "--stats",
-                     "--embeddings", ROOT / "data" / "clip", "--threads", "2")
-    assert rc == 0, se
-    return out, so
+def scene(synth_tiny):
+    # `ov3d synth --preset tiny --seed 3 --stats` (conftest.py: shared with test_demo_cli.py)
+    return synth_tiny
 
 
 def test_stats_and_layout(scene):

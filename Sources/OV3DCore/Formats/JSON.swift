@@ -210,6 +210,12 @@ private struct JSONParser {
         guard pos - start <= 512 else { throw fail("number too long") }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
         guard let d = Double(text) else { throw fail("invalid number") }
+        // RFC 8259 §6 lets a parser limit the range: a literal beyond Double's (1e999) would read
+        // as ±inf, which no consumer (configs, manifests, safetensors metadata) can use.
+        guard d.isFinite else {
+            pos = start
+            throw fail("number \(text.prefix(40)) is outside the range of a double")
+        }
         return d
     }
 

@@ -3,8 +3,9 @@
 ///
 /// The model (bytes, calibrated on MinkUNet18A/8 and /1 runs of 1M–5M points, see
 /// docs/robustness.md): a fixed part (weights, runtime, thread stacks: weights + 64 MiB), per
-/// point the larger of the voxelisation phase (positions 12, float64 copy 24, integer
-/// coordinates 12, sort records 24, inverse map 4) and the output phase (positions, inverse map
+/// point the larger of the voxelisation phase (positions 12, hash table 24-48, inverse map 4,
+/// first keys and points 12; then, the table freed, the voxels' sort records 24, coordinates,
+/// representatives and ranks 20) and the output phase (positions, inverse map
 /// and `outputCopies` copies of the selected heads' per-point rows), and per voxel the kernel
 /// map scratch of the stem (4·k³, pooled), the kernel maps (8 bytes per pair, ~⅓ of every
 /// offset occupied on scanned surfaces), the pooled feature matrices (the stride-1 live

@@ -33,10 +33,13 @@ enum CosineScoring {
                     parallelFor(m, threads: threads, minChunk: 512) { range in
                         let (_, labels, scores, probs, fixed) = e.value
                         let s = sv.value
+                        var norms = [Float](repeating: 0, count: range.count)
+                        norms.withUnsafeMutableBufferPointer { nb in
+                            Elementwise.squaredNorms(features + (r0 + range.lowerBound) * d, rows: range.count, cols: d,
+                                                     into: nb.baseAddress!)
+                        }
                         for i in range {
-                            let row = features + (r0 + i) * d
-                            var nrm: Float = 0
-                            for j in 0..<d { nrm += row[j] * row[j] }
+                            let nrm = norms[i - range.lowerBound]
                             let inv: Float = nrm > 0 ? 1 / nrm.squareRoot() : 0
                             let si = s + i * k
                             var best = 0

@@ -44,7 +44,7 @@ extension Segmenter {
         var result = SegmentationResult(vocabulary: vocabulary, labels: [], scores: [], probabilities: [],
                                         voxelOfPoint: row, voxelFeatures: unit, voxelSize: 0, voxelSizeSource: .perPoint,
                                         timings: SegmentationResult.Timings())
-        result.scoreRows(withProbabilities: probabilities && superpoints == nil, temperature: temperature, threads: t)
+        let broadcastMs = result.scoreRows(withProbabilities: probabilities && superpoints == nil, temperature: temperature, threads: t)
         if let superpoints {
             // Unseen points take their superpoint's label; their score is that label's cosine
             // where they have a feature, else NaN.
@@ -57,7 +57,7 @@ extension Segmenter {
             for i in 0..<n where row[i] < 0 { result.labels[i] = voted[i] }
         }
         let ms = nowMs() - t0
-        result.timings = SegmentationResult.Timings(scoringMs: ms, totalMs: ms)
+        result.timings = SegmentationResult.Timings(scoringMs: ms - broadcastMs, broadcastMs: broadcastMs, totalMs: ms)
         return result
     }
 }

@@ -29,14 +29,22 @@ public struct SegmentationResult: Sendable {
     public internal(set) var timings: Timings
 
     public struct Timings: Sendable, Equatable {
+        /// Input checks and voxelisation (points → voxels).
         public var voxelizeMs = 0.0
+        /// The 3D network (the scored head only).
         public var networkMs = 0.0
+        /// Normalising the voxel features and scoring them against the vocabulary (per point
+        /// with fused 2D features; superpoint votes included).
         public var scoringMs = 0.0
+        /// Spreading per-voxel labels, scores (and probabilities) to the points.
+        public var broadcastMs = 0.0
         public var totalMs = 0.0
-        public init(voxelizeMs: Double = 0, networkMs: Double = 0, scoringMs: Double = 0, totalMs: Double = 0) {
+        public init(voxelizeMs: Double = 0, networkMs: Double = 0, scoringMs: Double = 0, broadcastMs: Double = 0,
+                    totalMs: Double = 0) {
             self.voxelizeMs = voxelizeMs
             self.networkMs = networkMs
             self.scoringMs = scoringMs
+            self.broadcastMs = broadcastMs
             self.totalMs = totalMs
         }
     }
@@ -113,7 +121,9 @@ public struct SegmentationResult: Sendable {
     /// softmax probabilities at `temperature` — and broadcasts them to the input points through
     /// `voxelOfPoint` (label -1, score NaN, zero probabilities where a point has no row). The one
     /// scoring setup of `Segmenter.segment` and `Segmenter.segment(pointFeatures:)`.
-    mutating func scoreRows(withProbabilities: Bool, temperature: Float, threads: Int) {
+    /// Returns the milliseconds spent broadcasting.
+    @discardableResult
+    mutating func scoreRows(withProbabilities: Bool, temperature: Float, threads: Int) -> Double {
         let rows = voxelCount, k = vocabulary.count
         var rl = [Int32](repeating: 0, count: rows), rs = [Float](repeating: 0, count: rows)
         var rp = withProbabilities ? [Float](repeating: 0, count: rows * k) : []
@@ -131,9 +141,11 @@ public struct SegmentationResult: Sendable {
                 }
             }
         }
+        let tb = Segmenter.nowMs()
         labels = broadcast(rl, fill: -1)
         scores = broadcast(rs, fill: .nan)
         if !rp.isEmpty { probabilities = Segmenter.broadcastRows(rp, width: k, index: voxelOfPoint) }
+        return Segmenter.nowMs() - tb
     }
 
     /// Per-voxel values → per input point (`fill` for skipped points).

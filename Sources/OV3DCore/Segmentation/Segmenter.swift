@@ -44,13 +44,14 @@ public struct Segmenter: Sendable {
         } catch let e as OV3DError { throw e.context(path) }
     }
 
-    /// The voxel size to use for a request (nil = none given).
+    /// The voxel size to use for a request (nil = none given), as the voxeliser takes it
+    /// (`Voxelizer.canonicalVoxelSize`: a float32's 0.05f and a double's 0.05 are both 0.05).
     public func voxelSize(_ requested: Double?) throws -> (size: Double, source: VoxelSizeSource) {
         if let requested {
             try require(requested.isFinite && requested > 0, "voxel size must be a positive finite number, got \(requested)")
-            return (requested, .requested)
+            return (Voxelizer.canonicalVoxelSize(requested), .requested)
         }
-        if let r = recordedVoxelSize { return (r, .checkpoint) }
+        if let r = recordedVoxelSize { return (Voxelizer.canonicalVoxelSize(r), .checkpoint) }
         return (Self.defaultVoxelSize, .default)
     }
 
@@ -118,7 +119,10 @@ public struct Segmenter: Sendable {
         let t2 = Self.nowMs()
         timings.networkMs = t2 - t1
         Elementwise.l2NormalizeRows(&features, cols: d, threads: threads)
+        var broadcastMs = 0.0
+        let tb = Self.nowMs()
         let voxelOfPoint = valid.expandInverse(vox.inverse)
+        broadcastMs += Self.nowMs() - tb
         var result = SegmentationResult(vocabulary: vocabulary, labels: [], scores: [], probabilities: [],
                                         voxelOfPoint: voxelOfPoint, voxelFeatures: features, voxelSize: voxel,
                                         voxelSizeSource: source, timings: timings)
@@ -126,8 +130,8 @@ public struct Segmenter: Sendable {
         // 2. Scores. Per voxel, unless 2D features make every point differ.
         let mode = params.fused?.mode ?? .distill
         if mode == .distill {
-            result.scoreRows(withProbabilities: params.probabilities && params.superpoints == nil,
-                             temperature: params.temperature, threads: threads)
+            broadcastMs += result.scoreRows(withProbabilities: params.probabilities && params.superpoints == nil,
+                                            temperature: params.temperature, threads: threads)
             if let sp = params.superpoints {
                 result.labels = try SuperpointOps.refine(labels: result.labels, segments: sp, abstain: nil)
                 try Self.rescore(&result, fused: nil, params: params, threads: threads)
@@ -142,7 +146,8 @@ public struct Segmenter: Sendable {
         try progress.report(1, "scored")
         let t3 = Self.nowMs()
         result.timings = SegmentationResult.Timings(voxelizeMs: timings.voxelizeMs, networkMs: timings.networkMs,
-                                                    scoringMs: t3 - t2, totalMs: t3 - t0)
+                                                    scoringMs: t3 - t2 - broadcastMs, broadcastMs: broadcastMs,
+                                                    totalMs: t3 - t0)
         return result
     }
 

@@ -42,6 +42,7 @@ public enum Voxelizer {
     public static func voxelize(positions: [Float], voxelSize: Double,
                                 augmentation: Augmentation? = nil) throws -> Result {
         try require(voxelSize.isFinite && voxelSize > 0, "voxel size must be a positive finite number, got \(voxelSize)")
+        let voxelSize = canonicalVoxelSize(voxelSize)
         try require(positions.count % 3 == 0, "positions must hold 3 floats per point")
         let n = positions.count / 3
         try require(n > 0, "the point cloud is empty")
@@ -49,64 +50,101 @@ public enum Voxelizer {
         let s = 1.0 / voxelSize
         try require(s.isFinite, "voxel size \(voxelSize) is too small")
         // Transform (row-major 3×3) applied before flooring.
-        var m: [Double] = [s, 0, 0, 0, s, 0, 0, 0, s]
-        if let aug = augmentation { m = augmentationMatrix(aug, scale: s) }
+        let m: [Double] = augmentation.map { augmentationMatrix($0, scale: s) } ?? [s, 0, 0, 0, s, 0, 0, 0, s]
 
-        var q = try Memory.array(repeating: 0.0, count: 3 * n, what: "voxelisation (float64 coordinates of \(n) points)")
-        var lo = [Double](repeating: .infinity, count: 3)
-        var hi = [Double](repeating: -.infinity, count: 3)
+        // Pass 1: the floored coordinates' range (float64, as OpenScene). Pass 2 recomputes the
+        // same products instead of keeping 3n doubles.
         let identityDiag = augmentation == nil
-        for i in 0..<n {
-            let x = Double(positions[3 * i]), y = Double(positions[3 * i + 1]), z = Double(positions[3 * i + 2])
-            try require(x.isFinite && y.isFinite && z.isFinite, "point \(i) has a non-finite coordinate")
-            for a in 0..<3 {
-                let v: Double
-                if identityDiag {
-                    v = (a == 0 ? x : a == 1 ? y : z) * s
-                } else {
-                    v = m[3 * a] * x + m[3 * a + 1] * y + m[3 * a + 2] * z
+        @inline(__always) func floored(_ b: UnsafeBufferPointer<Float>, _ i: Int) -> (Double, Double, Double) {
+            let x = Double(b[3 * i]), y = Double(b[3 * i + 1]), z = Double(b[3 * i + 2])
+            if identityDiag { return ((x * s).rounded(.down), (y * s).rounded(.down), (z * s).rounded(.down)) }
+            return ((m[0] * x + m[1] * y + m[2] * z).rounded(.down),
+                    (m[3] * x + m[4] * y + m[5] * z).rounded(.down),
+                    (m[6] * x + m[7] * y + m[8] * z).rounded(.down))
+        }
+        var lo = (Double.infinity, Double.infinity, Double.infinity)
+        var hi = (-Double.infinity, -Double.infinity, -Double.infinity)
+        try positions.withUnsafeBufferPointer { b in
+            for i in 0..<n {
+                guard b[3 * i].isFinite && b[3 * i + 1].isFinite && b[3 * i + 2].isFinite else {
+                    throw OV3DError.invalidArgument("point \(i) has a non-finite coordinate")
                 }
-                let f = v.rounded(.down)
-                q[3 * i + a] = f
-                lo[a] = Swift.min(lo[a], f)
-                hi[a] = Swift.max(hi[a], f)
+                let (fx, fy, fz) = floored(b, i)
+                lo = (Swift.min(lo.0, fx), Swift.min(lo.1, fy), Swift.min(lo.2, fz))
+                hi = (Swift.max(hi.0, fx), Swift.max(hi.1, fy), Swift.max(hi.2, fz))
             }
         }
-        for a in 0..<3 {
-            let span = hi[a] - lo[a]
+        for (a, span) in [hi.0 - lo.0, hi.1 - lo.1, hi.2 - lo.2].enumerated() {
             try require(span.isFinite && span < Double(CoordinateKey.limit),
                         "the cloud spans \(span) voxels along axis \(a) at voxel size \(voxelSize); at most 2^20 - 1 are supported")
         }
-        // Shifted integer coordinates and their FNV-1 hashes (OpenScene's fnv_hash_vec).
-        var c = try Memory.array(repeating: Int32(0), count: 3 * n, what: "voxelisation (integer coordinates of \(n) points)")
-        var order = [(hash: UInt64, key: UInt64, index: Int32)]()
-        try Memory.reserve((hash: UInt64, key: UInt64, index: Int32).self, count: n, what: "voxelisation (sort records of \(n) points)")
-        order.reserveCapacity(n)
-        for i in 0..<n {
-            var h: UInt64 = 14_695_981_039_346_656_037
-            for a in 0..<3 {
-                let v = Int32(q[3 * i + a] - lo[a])
-                c[3 * i + a] = v
-                h = h &* 1_099_511_628_211
-                h ^= UInt64(v)
-            }
-            order.append((h, CoordinateKey.pack(c[3 * i], c[3 * i + 1], c[3 * i + 2]), Int32(i)))
-        }
-        order.sort { ($0.hash, $0.key, $0.index) < ($1.hash, $1.key, $1.index) }
-        var coords = [Int32]()
-        var rep = [Int32]()
+        // Pass 2: one hash table sized once for every point (it never grows): each point's voxel
+        // in order of first appearance, so a voxel's first point (the lowest index) represents
+        // it. Memory per point: the table (24-48 bytes), the inverse map and the first keys /
+        // points (12, capacity reserved untouched) -- within `MinkUNet.projectedPeak`'s 76
+        // bytes with the positions; the table is freed before the sort.
         var inverse = try Memory.array(repeating: Int32(0), count: n, what: "voxelisation (inverse map of \(n) points)")
-        var prev: (UInt64, UInt64)? = nil
-        for e in order {
-            if prev == nil || prev! != (e.hash, e.key) {
-                prev = (e.hash, e.key)
-                rep.append(e.index)
-                let i = Int(e.index)
-                coords.append(c[3 * i]); coords.append(c[3 * i + 1]); coords.append(c[3 * i + 2])
+        _ = try Memory.reserve(UInt64.self, count: n, what: "voxelisation (voxel keys of \(n) points)")
+        _ = try Memory.reserve((UInt64, Int32).self, count: 3 * n, what: "voxelisation (hash table of \(n) points)")
+        var firstKeys = [UInt64](), firstPoint = [Int32]()
+        firstKeys.reserveCapacity(n)
+        firstPoint.reserveCapacity(n)
+        do {
+            var table = CoordinateHash(capacity: n)
+            positions.withUnsafeBufferPointer { b in
+                inverse.withUnsafeMutableBufferPointer { inv in
+                    for i in 0..<n {
+                        let (fx, fy, fz) = floored(b, i)
+                        let key = CoordinateKey.pack(Int32(fx - lo.0), Int32(fy - lo.1), Int32(fz - lo.2))
+                        let id = table.insert(key, Int32(firstKeys.count))
+                        if Int(id) == firstKeys.count { firstKeys.append(key); firstPoint.append(Int32(i)) }
+                        inv[i] = id
+                    }
+                }
             }
-            inverse[Int(e.index)] = Int32(rep.count - 1)
+        }
+        // Voxels in OpenScene's order: ascending 64-bit FNV-1 hash of the shifted coordinate
+        // (fnv_hash_vec, as np.unique orders them), ties by the packed coordinate. Only the
+        // voxels are sorted, not the points.
+        let v = firstKeys.count
+        var order = [(hash: UInt64, key: UInt64, id: Int32)]()
+        order.reserveCapacity(v)
+        for (id, key) in firstKeys.enumerated() {
+            let (x, y, z) = CoordinateKey.unpack(key)
+            var h: UInt64 = 14_695_981_039_346_656_037
+            h = h &* 1_099_511_628_211; h ^= UInt64(x)
+            h = h &* 1_099_511_628_211; h ^= UInt64(y)
+            h = h &* 1_099_511_628_211; h ^= UInt64(z)
+            order.append((h, key, Int32(id)))
+        }
+        order.sort { ($0.hash, $0.key) < ($1.hash, $1.key) }
+        var coords = [Int32](repeating: 0, count: 3 * v), rep = [Int32](repeating: 0, count: v)
+        var rank = [Int32](repeating: 0, count: v)
+        for (row, e) in order.enumerated() {
+            let (x, y, z) = CoordinateKey.unpack(e.key)
+            coords[3 * row] = x; coords[3 * row + 1] = y; coords[3 * row + 2] = z
+            rep[row] = firstPoint[Int(e.id)]
+            rank[Int(e.id)] = Int32(row)
+        }
+        rank.withUnsafeBufferPointer { rk in
+            inverse.withUnsafeMutableBufferPointer { inv in
+                for i in 0..<n { inv[i] = rk[Int(inv[i])] }
+            }
         }
         return Result(coords: coords, representative: rep, inverse: inverse)
+    }
+
+    /// The voxel size actually used for `voxelSize`: the shortest decimal that rounds to the same
+    /// float32 (`Float(v).description`, read back as a double). The C ABI carries voxel sizes as
+    /// `float` (0.05f = 0.0500000007...) while the CLI and Swift callers pass doubles (0.05):
+    /// one rule makes both voxelise identically (points within float rounding of a voxel
+    /// boundary would otherwise change voxel), and it is the identity for every size written
+    /// with at most 6 significant digits (0.02, 0.05, 0.1, 0.025...). Sizes outside float32's
+    /// normal range are used as given.
+    public static func canonicalVoxelSize(_ v: Double) -> Double {
+        let f = Float(v)
+        guard v.isFinite, f.isNormal, let d = Double(f.description), d.isFinite, d > 0 else { return v }
+        return d
     }
 
     /// R · scale, with R the product of the three axis rotations in a random order.

@@ -43,10 +43,12 @@ public final class CLIPTokenizer: Sendable {
         var cs = bs
         var extra = 0
         for b in 0..<256 where !bs.contains(b) { bs.append(b); cs.append(256 + extra); extra += 1 }
+        try require(mergeCount >= 0 && mergeCount <= 1 << 20, "merge count \(mergeCount) outside 0...2^20")
+        // Sized for this merge count (the full CLIP list: 49408 entries), not always for CLIP's.
         var encoder: [String: Int32] = [:]
-        encoder.reserveCapacity(50_000)
+        encoder.reserveCapacity(514 + mergeCount)
         var vocab: [String] = []
-        vocab.reserveCapacity(49_408)
+        vocab.reserveCapacity(514 + mergeCount)
         for c in cs { vocab.append(String(Character(Unicode.Scalar(UInt32(c))!))) }
         for c in cs { vocab.append(String(Character(Unicode.Scalar(UInt32(c))!)) + "</w>") }
         var byteID = [Int32](repeating: 0, count: 256)

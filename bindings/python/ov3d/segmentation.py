@@ -47,7 +47,7 @@ class SegmentInfo(ctypes.Structure):
 
     _fields_ = [("struct_size", ctypes.c_uint32), ("voxel_size", _f), ("n_points", _sz), ("n_skipped", _sz),
                 ("n_voxels", _sz), ("dim", _sz), ("voxelize_ms", ctypes.c_double), ("network_ms", ctypes.c_double),
-                ("scoring_ms", ctypes.c_double), ("total_ms", ctypes.c_double)]
+                ("scoring_ms", ctypes.c_double), ("total_ms", ctypes.c_double), ("broadcast_ms", ctypes.c_double)]
 
 
 _fp = ctypes.POINTER(_f)
@@ -196,5 +196,6 @@ def segment(points: npt.ArrayLike, model: Union[Model, str, Path], vocabulary: U
     session._segment_generation = getattr(session, "_segment_generation", 0) + 1
     meta = {"voxel_size": float(info.voxel_size), "points": int(info.n_points), "skipped": int(info.n_skipped),
             "voxels": int(info.n_voxels), "dim": int(info.dim), "voxelize_ms": info.voxelize_ms,
-            "network_ms": info.network_ms, "scoring_ms": info.scoring_ms, "total_ms": info.total_ms}
+            "network_ms": info.network_ms, "scoring_ms": info.scoring_ms, "broadcast_ms": info.broadcast_ms,
+            "total_ms": info.total_ms}
     return Result(session, session._segment_generation, words, labels, scores, probs, feats, meta)

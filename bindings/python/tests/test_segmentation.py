@@ -55,6 +55,33 @@ def test_segment_matches_numpy(model, data):
     assert heat.shape == (len(pts),) and np.abs(heat - s[:, 2]).max() < 2e-5
 
 
+def boundary_points():
+    """Pairs of points either side of a 5 cm voxel boundary: x = 0.25·j (exactly 5·j voxels in
+    float64) and the float32 just below it."""
+    k = (np.arange(1, 41) * 0.25).astype(np.float32)
+    x = np.concatenate([k, np.nextafter(k, np.float32(0))])
+    return np.stack([x, np.zeros_like(x), np.zeros_like(x)], 1).astype(np.float32)
+
+
+def test_float_voxel_size_voxelises_as_the_double(model):
+    """The C ABI carries voxel sizes as float (0.05f = 0.0500000007...): the library takes the
+    shortest decimal of that float (0.05), so C and Python voxelise as the CLI and OpenScene
+    (float64 0.05) do. With 1 / 0.05f the points at 0.25·j would fall one voxel lower, into
+    their neighbours' voxels (40 voxels instead of 80)."""
+    xyz = boundary_points()
+    ref = len(np.unique(np.floor(xyz.astype(np.float64) * (1 / 0.05)), axis=0))
+    assert ref == 80
+    emb = np.random.default_rng(2).standard_normal((3, 16)).astype(np.float32)
+    res = ov3d.segment(xyz, model, emb, voxel_size=0.05, n_threads=1)
+    assert res.info["voxels"] == ref and res.info["voxel_size"] == pytest.approx(0.05)
+    with model.session(voxel_size=0.05, n_threads=1) as s:
+        with s.run(xyz, head=0) as r:
+            assert r.voxel_count == ref
+        res2 = ov3d.segment(xyz, model, emb, session=s)   # the session's float voxel size
+        assert res2.info["voxels"] == ref and np.array_equal(res2.labels, res.labels)
+        assert np.array_equal(res2.scores, res.scores)
+
+
 def test_vocabulary_objects_sessions_and_nx6_points(model, data):
     pts, emb, _ = data
     voc = ov3d.Vocabulary.from_embeddings(emb, names=NAMES)
