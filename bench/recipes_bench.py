@@ -206,10 +206,19 @@ def main():
     for sc in s2["data"]["scenes"]:
         sc.pop("mask"); sc.pop("targets")
     resf = out / "results.json"
-    results = json.loads(resf.read_text()) if resf.exists() else {"runs": {}, "probes": {}}
-    results.setdefault("probes", {})
-    results.setdefault("data_seconds", {})[ds] = data_secs
-    wanted = [k for k in list(runs) + ["sas2"] if not a.runs or k in a.runs]
+
+    def save(kind, name, value):
+        # Several bench processes may share OUT: every run also has its own file, and
+        # results.json is re-read and merged at each write.
+        (out / f"{name}.{kind}.result.json").write_text(json.dumps(value))
+        cur = json.loads(resf.read_text()) if resf.exists() else {}
+        cur.setdefault("runs", {}); cur.setdefault("probes", {})
+        cur[kind][name] = value
+        tmp = out / f"results.json.{os.getpid()}"
+        tmp.write_text(json.dumps(cur, indent=1))
+        tmp.replace(resf)
+        return cur
+    wanted = [k for k in a.runs if k in runs or k == "sas2"] if a.runs else list(runs) + ["sas2"]   # in the order given
 
     def one(key):
         cfg = runs.get(key, s2)
@@ -222,12 +231,11 @@ def main():
     first = [k for k in wanted if k != "sas2"]
     with cf.ThreadPoolExecutor(max_workers=a.parallel) as ex:
         for name, r in ex.map(one, first):
-            results["runs"][name] = r
-            resf.write_text(json.dumps(results, indent=1))
+            r["data_seconds"] = data_secs
+            save("runs", name, r)
     if "sas2" in wanted:
         name, r = one("sas2")
-        results["runs"][name] = r
-        resf.write_text(json.dumps(results, indent=1))
+        save("runs", name, r)
     # Linear probes (CUA-O3D's final_seg_lseg on the frozen `final`) of the chosen runs, trained
     # on the training scenes and scored on the held-out scenes.
     for key in (a.runs or []):
@@ -239,10 +247,9 @@ def main():
                           *[x for h in held for x in ("--eval-scene", h)], "--classes", 20, "--epochs", 20, "--loop", 5,
                           "--batch-size", 2, "--lr", 0.01, "--threads", threads, "--voxel-size", a.voxel,
                           "--out", out / f"{src}.probe.safetensors", "--json")
-        results["probes"][src] = {"records": [json.loads(x) for x in stdout.splitlines() if x.strip()], "wall": secs,
-                                  "dataset": a.dataset, "load": [l0, loadavg()]}
-        resf.write_text(json.dumps(results, indent=1))
-    print(tables(results))
+        save("probes", src, {"records": [json.loads(x) for x in stdout.splitlines() if x.strip()], "wall": secs,
+                             "dataset": a.dataset, "load": [l0, loadavg()]})
+    print(tables(json.loads(resf.read_text()) if resf.exists() else {"runs": {}}))
 
 
 def last_eval(run):
@@ -264,9 +271,22 @@ def tables(res):
     R = res["runs"]
     L = []
     pct = lambda v: f"{100 * v:.1f}"
-    L.append("| run | recipe | target(s) | epochs (steps) | lr, bias | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU | best 3D (epoch) | wall s | CPU s | peak RSS MiB | load (1 min) |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    groups = {}
     for k, run in R.items():
+        groups.setdefault(run.get("dataset", "synthetic"), []).append((k, run))
+    for ds, items in groups.items():
+        L.append(f"{'Synthetic rooms' if ds == 'synthetic' else 'Real ScanNet geometry, SIMULATED point-level teachers'}:")
+        L.append("")
+        L += table_rows(items)
+        L.append("")
+    return "\n".join(L + sigma_and_probes(res))
+
+
+def table_rows(items):
+    pct = lambda v: f"{100 * v:.1f}"
+    L = ["| run | recipe | target(s) | epochs (steps) | lr, bias | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU | best 3D (epoch) | wall s | CPU s (steps) | peak RSS MiB | load (1 min, start–end) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for k, run in items:
         e = last_eval(run)
         s = run["summary"]
         if not e:
@@ -280,7 +300,13 @@ def tables(res):
                  f"{pct(e['fusion']['miou'])} | {pct(e['ensemble']['miou'])} | {pct(s.get('best_miou', 0))} ({s.get('best_epoch', 0)}) | "
                  f"{s['seconds']:.0f} | {run.get('cpu', 0):.0f} | {s['peak_rss_bytes'] / 2**20:.0f} | "
                  f"{'–'.join(f'{x[0]:.0f}' for x in load) if load else '?'} |")
-    L.append("")
+    return L
+
+
+def sigma_and_probes(res):
+    R = res["runs"]
+    pct = lambda v: f"{100 * v:.1f}"
+    L = []
     for k, run in R.items():
         if run.get("key", k) not in ("cua_learned", "cua_noisy"):
             continue
@@ -302,7 +328,7 @@ def tables(res):
         r = p["records"][-1]
         L.append(f"Linear probe of {k} (final_seg_lseg on the frozen `final`, 20 classes): held-out mIoU {pct(r['miou'])}, "
                  f"mAcc {pct(r['macc'])}, {r['steps']} steps, {r['seconds']:.0f} s, peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB")
-    return "\n".join(L)
+    return L
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ ALL="npy pointcloud checkpoint vocabulary png json manifest png-c"
 TARGETS="${FUZZ_TARGETS:-$ALL}"
 JOBS="${FUZZ_JOBS:-1}"
 BIN=${OUT_DIR:-fuzz}
-if [ -n "${FUZZ_REBUILD:-}" ] || [ ! -x "$BIN/parser-fuzzer" ] || [ ! -x "$BIN/png-fuzzer" ]; then
+need=""; for t in $TARGETS; do [ "$t" = png-c ] && need="$need png-fuzzer" || need="$need parser-fuzzer"; done
+missing=""; for e in $need; do [ -x "$BIN/$e" ] || missing=1; done
+if [ -n "${FUZZ_REBUILD:-}" ] || [ -n "$missing" ]; then
   tb=$SECONDS; OUT_DIR=$BIN bash fuzz/build.sh; echo "fuzz build: $((SECONDS - tb)) s"
 fi
 declare -A SEEDS=([npy]=npy [pointcloud]="pcd ply npy" [checkpoint]=checkpoint [vocabulary]=vocab [png]=png [json]=json [manifest]=json [png-c]=png)
@@ -42,7 +44,7 @@ seed_dirs() { # seed_dirs <target>: directories libFuzzer reads the initial inpu
     return
   fi
   for s in ${SEEDS[$t]}; do echo "$H/seeds/$s"; done
-  local r=$H/regressions/$t
+  local r=$H/regressions/${t%-c}
   [ -d "$r" ] && echo "$r"
   return 0
 }
@@ -50,23 +52,28 @@ seed_dirs() { # seed_dirs <target>: directories libFuzzer reads the initial inpu
 run_target() { # run_target <target>: one libFuzzer run, prints one summary line
   local t=$1 exe=$BIN/parser-fuzzer log=$WORK/$t.log rc
   [ "$t" = png-c ] && exe=$BIN/png-fuzzer
+  # Keywords, magic numbers, pickle opcodes, chunk names: fuzz/dicts/<target>.dict.
+  local dict=fuzz/dicts/${t%-c}.dict
   mkdir -p "$WORK/$t"
+  local t0=$SECONDS
   set +e
   # -fork/-jobs are not used: one process per target; ASan's allocator returns NULL on huge
-  # requests as without ASan (the parsers must turn that into OUT_OF_MEMORY, not crash).
+  # requests as without ASan (the parsers must turn that into OUT_OF_MEMORY, not crash), and
+  # one allocation above 512 MiB from an input of at most 256 KiB is reported as a bug
+  # (-malloc_limit_mb: how the PNG chunk-length amplification would have shown at once).
   ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:detect_leaks=0} \
   OV3D_FUZZ_TARGET=$t "$exe" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 \
-      -max_len=262144 -print_final_stats=1 -artifact_prefix="$WORK/crash-$t-" ${FUZZ_ARGS:-} \
+      -max_len=262144 -malloc_limit_mb=512 -print_final_stats=1 -artifact_prefix="$WORK/crash-$t-" -dict="$dict" ${FUZZ_ARGS:-} \
       "$WORK/$t" $(seed_dirs "$t") >"$log" 2>&1
   rc=$?
   set -e
-  local execs cov ft corp rate
+  local took=$((SECONDS - t0)) execs cov ft corp rate
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)
   ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)
   corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 | cut -d' ' -f2 || true)
-  echo "fuzz $t: ${execs:-?} executions in ${SECONDS_PER_TARGET} s (${rate:-?}/s), cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, exit $rc"
+  echo "fuzz $t: ${execs:-?} executions in ${took} s of ${SECONDS_PER_TARGET} (${rate:-?}/s), cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, exit $rc"
   if [ $rc -ne 0 ]; then
     grep -m8 -E "ERROR|Fatal|SUMMARY|crash-|deadly|Test unit written" "$log" || tail -20 "$log"
     return 1

@@ -32,11 +32,38 @@ static void on_read(png_structp png, png_bytep out, png_size_t n) {
     st->pos += n;
 }
 
+/* Every chunk's declared length must fit in the bytes present (up to IEND): libpng allocates a
+   chunk's buffer from its declared length before reading it, so 41 bytes whose zTXt chunk
+   claimed 788 MB made it allocate and clear 788 MB (found by fuzz/png-fuzzer, issue 17). */
+static int check_chunks(const uint8_t *data, size_t size, char *err, size_t err_cap) {
+    size_t pos = 8;
+    while (size - pos >= 8) {
+        uint32_t len = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 | (uint32_t)data[pos + 2] << 8 | data[pos + 3];
+        char name[5];
+        for (int i = 0; i < 4; i++) {
+            uint8_t c = data[pos + 4 + i];
+            name[i] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ? (char)c : '?';
+        }
+        name[4] = 0;
+        if (len > 0x7fffffffu || (size_t)len > size - pos - 8 || size - pos - 8 - len < 4) {
+            if (err && err_cap) {
+                snprintf(err, err_cap, "PNG: chunk '%s' at byte %zu declares %u bytes, the file has %zu left", name, pos,
+                         len, size - pos - 8);
+            }
+            return -1;
+        }
+        pos += 12 + (size_t)len;
+        if (memcmp(name, "IEND", 4) == 0) break;
+    }
+    return 0;
+}
+
 /* Shared by info and decode. When out == NULL only the header is read. */
 static int png_run(const uint8_t *data, size_t size, uint8_t *out, size_t out_cap, uint64_t max_pixels,
                    ov3d_png_info *info, char *err, size_t err_cap) {
     if (!data || size < 8 || !info) { set_err(err, err_cap, "PNG: no data"); return -1; }
     if (png_sig_cmp(data, 0, 8) != 0) { set_err(err, err_cap, "not a PNG file (bad signature)"); return -1; }
+    if (check_chunks(data, size, err, err_cap) != 0) return -1;
     reader_state st = {data, size, 0, err, err_cap};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &st, on_error, on_warning);
     if (!png) { set_err(err, err_cap, "PNG: out of memory"); return -1; }

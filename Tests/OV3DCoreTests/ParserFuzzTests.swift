@@ -130,6 +130,27 @@ import Testing
             #expect(Date().timeIntervalSince(start) < 10, "\(name) took \(Date().timeIntervalSince(start)) s")
         }
     }
+
+    /// A PNG chunk may not declare more bytes than the file holds: libpng allocates (and clears)
+    /// a chunk's buffer from its declared length before reading it (found by fuzz/png-fuzzer:
+    /// 41 bytes made it allocate 788 MB). Refused before libpng runs, with the chunk named.
+    @Test func pngChunkLengthsAreBoundedByTheFile() throws {
+        let b = try FileIO.read(Self.regressionRoot + "/png/ztxt_declares_788MB.png")
+        #expect(b.count == 41)
+        do {
+            _ = try DepthImage.decodePNG(b, name: "z.png")
+            Issue.record("accepted")
+        } catch let e as OV3DError {
+            #expect(e.message.contains("chunk 'zTXt' at byte 33 declares 788529525 bytes"), "\(e.message)")
+        }
+        // The same header with the chunk's bytes present is not refused by the scan (libpng then
+        // reads and rejects the chunk's content on its own terms).
+        var ok = Array(b.prefix(33)) + [0, 0, 0, 4] + Array("zTXt".utf8) + [0x6B, 0, 0, 0x78] + [0, 0, 0, 0]
+        ok += [0, 0, 0, 0] + Array("IEND".utf8) + [0xAE, 0x42, 0x60, 0x82]
+        do { _ = try DepthImage.decodePNG(ok, name: "z.png") } catch let e as OV3DError {
+            #expect(!e.message.contains("declares"), "\(e.message)")
+        }
+    }
 }
 
 @Suite struct CheckedSizeTests {
