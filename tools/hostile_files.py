@@ -4,7 +4,8 @@
 Each file is crafted the way a hostile sender would: sizes the file does not hold, counts and
 shapes whose products overflow, offsets that overlap or leave the file, zip bombs, deep nesting,
 views that do not fit their storage, pickles that try to run code (they would create a marker
-file), huge declared image sizes. tests/cli/test_hostile.py runs every `ov3d` command that
+file), huge declared image sizes, and valid clouds of degenerate geometry (one point, identical,
+colinear or planar points, offsets of 1e25-1e30, NaN/Inf rows) as npy, PLY and PCD. tests/cli/test_hostile.py runs every `ov3d` command that
 reads each format on every file: each run must end with an exit status (never a signal), within
 a time and memory bound, with a message naming the file, and leave no output behind.
 
@@ -155,6 +156,37 @@ def ply_cases():
         "nan_coords": ply_header("binary_little_endian", "10") + np.full((10, 3), np.nan, "<f4").tobytes(),
         "huge_coords": ply_header("binary_little_endian", "10") + np.full((10, 3), 3e38, "<f4").tobytes(),
     }
+
+
+def geometry_cases():
+    """Valid files whose geometry is degenerate (VCCS / octree / voxel-key limits: the family that
+    aborted inside PCL): each must give an answer or a refusal naming the extent, never an abort."""
+    r = np.random.RandomState(6)
+    line = np.c_[np.linspace(0, 1, 100), np.zeros(100), np.zeros(100)]
+    plane = np.c_[r.rand(400, 2), np.zeros(400)]
+    room = r.rand(300, 3) * [4, 3, 2.5]
+    clouds = {
+        "single_point": np.array([[0.5, 0.5, 0.5]]),
+        "two_points": np.array([[0, 0, 0], [1, 1, 1.0]]),
+        "identical_1000": np.full((1000, 3), 0.25),
+        "colinear": line,
+        "plane_z0": plane,
+        "offset_1e25": room + 1e25,
+        "offset_1e30": room + 1e30,
+        "extent_1e12": np.r_[room, [[1e12, 0, 0]]],
+        "tiny_extent_1e-30": r.rand(200, 3) * 1e-30,
+        "denormals": r.rand(200, 3) * 1e-40,
+        "mixed_nan_rows": np.where(r.rand(300, 1) < 0.5, np.nan, room),
+        "one_inf": np.r_[room, [[np.inf, 0, 0]]],
+        "float_max": np.r_[room, [[3.4e38, -3.4e38, 3.4e38]]],
+    }
+    out = {}
+    for name, pts in clouds.items():
+        f = pts.astype("<f4")
+        out[name + ".npy"] = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, 3), }" % len(f), f.tobytes())
+        out[name + ".ply"] = ply_header("binary_little_endian", str(len(f))) + f.tobytes()
+        out[name + ".pcd"] = pcd_header(width=str(len(f)), data="binary") + f.tobytes()
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,12 +601,13 @@ def write_corpus(out: Path):
         "train_config": (train_config_cases(), "json"),
     }
     groups["manifest"] = (manifest_cases(list(groups["png"][0])), "json")
+    groups["geometry"] = (geometry_cases(), None)  # names carry their extension (npy, ply, pcd)
     cases = []
     for g, (items, ext) in groups.items():
         d = out / g
         d.mkdir(parents=True, exist_ok=True)
         for name, data in items.items():
-            p = d / f"{name}.{ext}"
+            p = d / (f"{name}.{ext}" if ext else name)
             p.write_bytes(data)
             cases.append({"format": g, "name": name, "path": str(p.relative_to(out))})
     fusion_fixture(out / "manifest")

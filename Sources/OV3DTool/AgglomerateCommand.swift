@@ -30,9 +30,11 @@ struct AgglomerateCommand: ParsableCommand {
     func run() throws {
         do {
             guard !teachers.isEmpty else { throw OV3DError.invalidArgument("give at least one --teacher") }
-            let v = try NPY.read(path: vocabulary)
-            try require(v.dtype.isFloatingPoint && v.rank == 2 && v.shape[0] >= 1, "\(vocabulary): expected K×D float class embeddings")
-            let vocab = try Vocabulary(names: (0..<v.shape[0]).map { "class \($0)" }, embeddings: v.floats(), dimension: v.shape[1])
+            let v = try TextSource.readEmbeddings(vocabulary)
+            let vocab: Vocabulary
+            do { vocab = try Vocabulary(names: (0..<v.rows).map { "class \($0)" }, embeddings: v.values, dimension: v.dim) } catch let e as OV3DError {
+                throw e.context(vocabulary)
+            }
             var feats: [[Float]] = []
             var n = -1
             for t in teachers {
@@ -55,7 +57,8 @@ struct AgglomerateCommand: ParsableCommand {
             case "max-similarity": m = .maxSimilarity
             default: throw OV3DError.invalidArgument("--method '\(method)' is not capability, mean or max-similarity")
             }
-            let r = try TeacherFusion.fuse(teachers: feats, vocabulary: vocab, method: m, threads: threads, memoryLimit: memory.limit)
+            let r = try TeacherFusion.fuse(teachers: feats, vocabulary: vocab, method: m, threads: threads, memoryLimit: memory.limit,
+                                           teacherNames: teachers)
             let f = centre ? try TextSpaceCentering.centred(r.features, vocabulary: vocab) : r.features
             try NPY.write(f, shape: [n, vocab.dimension], path: out)
         } catch let e as OV3DError {

@@ -41,7 +41,6 @@ struct DemoCommand: ParsableCommand {
         let t0 = Date()
         func elapsed() -> String { String(format: "%6.1f s", Date().timeIntervalSince(t0)) }
         guard let p = SyntheticPreset.named(preset) else { throw ValidationError("unknown preset '\(preset)' (tiny, small, scannet)") }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         Threads.setBLASThreads(threads)
 
         let space = try TeacherTextSpace.find(candidates: SynthCommand.embeddingCandidates(embeddings))
@@ -60,6 +59,8 @@ struct DemoCommand: ParsableCommand {
             network = .init(model: try MinkUNet(stateDict: try spec.randomStateDict(seed: seed), spec: spec),
                             voxelSize: voxelSize ?? 0.02, source: "random weights, timing only", scored: false)
         }
+        // Only now (a checkpoint that cannot be read leaves nothing behind).
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
         var options = SyntheticDemo.Options()
         options.preset = p

@@ -53,6 +53,7 @@ struct QueryCommand: ParsableCommand {
         let vocabulary = try Vocabulary(names: [text], embeddings: q, dimension: q.count)
         let segmenter = try Segmenter.load(path: checkpoint)
         let h = try SegmentationCLI.headIndex(model.head, segmenter.model)
+        do { try segmenter.check(vocabulary: vocabulary, head: h) } catch let e as OV3DError { throw embedding.map { e.context($0) } ?? e }
         let loaded = try PointInput.load(input)
         let (voxel, vsource) = try segmenter.voxelSize(voxelSize)
         if vsource == .default {

@@ -54,6 +54,7 @@ struct SegmentCommand: ParsableCommand {
         let tVocab = Date()
         let segmenter = try Segmenter.load(path: checkpoint)
         let h = try SegmentationCLI.headIndex(model.head, segmenter.model)
+        do { try segmenter.check(vocabulary: vocabulary, head: h) } catch let e as OV3DError { throw embeddings.map { e.context($0) } ?? e }
         let tLoad = Date()
         let loaded = try PointInput.load(input)
         let tRead = Date()

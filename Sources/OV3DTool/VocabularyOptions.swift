@@ -126,8 +126,12 @@ struct WordList {
 /// Reads the INPUT of `ov3d segment` / `ov3d query`: PLY, PCD (organised clouds keep their NaN
 /// points, which are skipped), npy (N×3, N×6 with colours; any numeric dtype) or LiDAR `.bin`.
 enum PointInput {
+    /// The cloud, its points checked as the segmentation will (`ValidPoints`: no ±Inf or huge
+    /// coordinate, not every point NaN) so that a refusal names the file.
     static func load(_ path: String) throws -> LoadedCloud {
-        try CloudFile.read(path)
+        let loaded = try CloudFile.read(path)
+        do { _ = try ValidPoints(positions: loaded.cloud.positions) } catch let e as OV3DError { throw e.context(path) }
+        return loaded
     }
 }
 

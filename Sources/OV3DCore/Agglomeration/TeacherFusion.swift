@@ -32,16 +32,18 @@ public enum TeacherFusion {
     /// A run whose projected memory (the presence mask, weights, per-teacher predictions and the
     /// fused features: n·(t·13 + 4·d) bytes) exceeds `memoryLimit` (nil: `OV3D_MAX_MEMORY`, else
     /// none) or the address space left under `ulimit -v` is refused before it allocates.
+    /// `teacherNames` (e.g. their files) name the teachers in error messages (default "teacher i").
     public static func fuse(teachers: [[Float]], vocabulary: Vocabulary, method: Method, threads: Int = 0,
-                            memoryLimit: Int? = nil) throws -> (features: [Float], weights: [Float]) {
+                            memoryLimit: Int? = nil, teacherNames: [String]? = nil) throws -> (features: [Float], weights: [Float]) {
         let d = vocabulary.dimension
         let t = teachers.count
         try require(t > 0 && t <= 64, "teacher fusion: need 1...64 teachers, got \(t)")
         try require(teachers[0].count % d == 0, "teacher fusion: teacher 0 has \(teachers[0].count) values, not rows of \(d)")
         let n = teachers[0].count / d
         for (i, f) in teachers.enumerated() {
-            try require(f.count == n * d, "teacher fusion: teacher \(i) has \(f.count) values, expected \(n)×\(d)")
-            for v in f { try require(v.isFinite, "teacher fusion: teacher \(i) has a non-finite value") }
+            let name = teacherNames.flatMap { i < $0.count ? $0[i] : nil } ?? "teacher \(i)"
+            try require(f.count == n * d, "teacher fusion: \(name) has \(f.count) values, expected \(n)×\(d)")
+            for v in f { try require(v.isFinite, "teacher fusion: \(name) has a non-finite value") }
         }
         let (perPoint, o1) = (13 * t).addingReportingOverflow(4 * d)
         let (bytes, o2) = n.multipliedReportingOverflow(by: perPoint)

@@ -33,6 +33,9 @@ public struct PointCloud: Sendable, Equatable {
     public var isEmpty: Bool { positions.isEmpty }
     public var hasColors: Bool { !colors.isEmpty }
     public var hasNormals: Bool { !normals.isEmpty }
+    /// The normals when the cloud has them and every value is finite, else nil (methods that can
+    /// estimate normals do so then).
+    public var finiteNormals: [Float]? { hasNormals && normals.allSatisfy({ $0.isFinite }) ? normals : nil }
 
     /// Checks the attribute sizes; `finite` also requires every coordinate to be finite.
     public func validate(finite: Bool = false) throws {

@@ -44,28 +44,7 @@ extension Segmenter {
         var result = SegmentationResult(vocabulary: vocabulary, labels: [], scores: [], probabilities: [],
                                         voxelOfPoint: row, voxelFeatures: unit, voxelSize: 0, voxelSizeSource: .perPoint,
                                         timings: SegmentationResult.Timings())
-        let k = vocabulary.count
-        var rl = [Int32](repeating: 0, count: rows), rs = [Float](repeating: 0, count: rows)
-        var rp = probabilities && superpoints == nil ? [Float](repeating: 0, count: rows * k) : []
-        if rows > 0 {
-            unit.withUnsafeBufferPointer { f in
-                rl.withUnsafeMutableBufferPointer { l in
-                    rs.withUnsafeMutableBufferPointer { s in
-                        rp.withUnsafeMutableBufferPointer { p in
-                            CosineScoring.classify(features: f.baseAddress!, rows: rows, vocabulary: vocabulary,
-                                                   labels: l.baseAddress!, scores: s.baseAddress!,
-                                                   probabilities: p.isEmpty ? nil : p.baseAddress!,
-                                                   temperature: temperature, threads: t)
-                        }
-                    }
-                }
-            }
-        }
-        let tb = nowMs()
-        result.labels = result.broadcast(rl, fill: -1)
-        result.scores = result.broadcast(rs, fill: .nan)
-        if !rp.isEmpty { result.probabilities = broadcastRows(rp, width: k, index: row) }
-        let broadcastMs = nowMs() - tb
+        let broadcastMs = result.scoreRows(withProbabilities: probabilities && superpoints == nil, temperature: temperature, threads: t)
         if let superpoints {
             // Unseen points take their superpoint's label; their score is that label's cosine
             // where they have a feature, else NaN.

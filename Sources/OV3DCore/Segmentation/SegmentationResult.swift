@@ -116,6 +116,38 @@ public struct SegmentationResult: Sendable {
         return out
     }
 
+    /// Scores every row of `voxelFeatures` (unit length; a row per voxel, or per point for
+    /// point features) against the vocabulary — the best word, its cosine and, when asked, the
+    /// softmax probabilities at `temperature` — and broadcasts them to the input points through
+    /// `voxelOfPoint` (label -1, score NaN, zero probabilities where a point has no row). The one
+    /// scoring setup of `Segmenter.segment` and `Segmenter.segment(pointFeatures:)`.
+    /// Returns the milliseconds spent broadcasting.
+    @discardableResult
+    mutating func scoreRows(withProbabilities: Bool, temperature: Float, threads: Int) -> Double {
+        let rows = voxelCount, k = vocabulary.count
+        var rl = [Int32](repeating: 0, count: rows), rs = [Float](repeating: 0, count: rows)
+        var rp = withProbabilities ? [Float](repeating: 0, count: rows * k) : []
+        if rows > 0 {
+            voxelFeatures.withUnsafeBufferPointer { f in
+                rl.withUnsafeMutableBufferPointer { l in
+                    rs.withUnsafeMutableBufferPointer { s in
+                        rp.withUnsafeMutableBufferPointer { p in
+                            CosineScoring.classify(features: f.baseAddress!, rows: rows, vocabulary: vocabulary,
+                                                   labels: l.baseAddress!, scores: s.baseAddress!,
+                                                   probabilities: p.isEmpty ? nil : p.baseAddress!,
+                                                   temperature: temperature, threads: threads)
+                        }
+                    }
+                }
+            }
+        }
+        let tb = Segmenter.nowMs()
+        labels = broadcast(rl, fill: -1)
+        scores = broadcast(rs, fill: .nan)
+        if !rp.isEmpty { probabilities = Segmenter.broadcastRows(rp, width: k, index: voxelOfPoint) }
+        return Segmenter.nowMs() - tb
+    }
+
     /// Per-voxel values → per input point (`fill` for skipped points).
     func broadcast<T>(_ perVoxel: [T], fill: T) -> [T] {
         var out = [T](repeating: fill, count: count)

@@ -65,15 +65,22 @@ public struct Segmenter: Sendable {
         }
     }
 
+    /// The head exists and its features have the vocabulary's dimension (checked by every
+    /// segmentation; callers that read the embeddings from a file check first to name it).
+    public func check(vocabulary: Vocabulary, head: Int) throws {
+        let heads = model.spec.heads
+        try require(head >= 0 && head < heads.count,
+                    "head \(head) is out of range 0..<\(heads.count) (\(heads.map(\.name).joined(separator: ", ")))")
+        let d = heads[head].dim
+        try require(d == vocabulary.dimension,
+                    "head '\(heads[head].name)' gives \(d)-d features but the vocabulary's embeddings have \(vocabulary.dimension) values (pick the matching head or embeddings)")
+    }
+
     private func segmentBody(positions: [Float], vocabulary: Vocabulary, params: SegmentationParams,
                              workspace: Workspace, progress: Progress) throws -> SegmentationResult {
         let t0 = Self.nowMs()
-        let heads = model.spec.heads
-        try require(params.head >= 0 && params.head < heads.count,
-                    "head \(params.head) is out of range 0..<\(heads.count) (\(heads.map(\.name).joined(separator: ", ")))")
-        let d = heads[params.head].dim
-        try require(d == vocabulary.dimension,
-                    "head '\(heads[params.head].name)' gives \(d)-d features but the vocabulary's embeddings have \(vocabulary.dimension) values (pick the matching head or embeddings)")
+        try check(vocabulary: vocabulary, head: params.head)
+        let d = vocabulary.dimension
         try require(params.temperature.isFinite && params.temperature > 0, "temperature must be finite and > 0, got \(params.temperature)")
         let (voxel, source) = try voxelSize(params.voxelSize)
         let threads = Threads.resolve(params.threads)
@@ -113,10 +120,9 @@ public struct Segmenter: Sendable {
         timings.networkMs = t2 - t1
         Elementwise.l2NormalizeRows(&features, cols: d, threads: threads)
         var broadcastMs = 0.0
-        var tb = Self.nowMs()
+        let tb = Self.nowMs()
         let voxelOfPoint = valid.expandInverse(vox.inverse)
         broadcastMs += Self.nowMs() - tb
-        let k = vocabulary.count
         var result = SegmentationResult(vocabulary: vocabulary, labels: [], scores: [], probabilities: [],
                                         voxelOfPoint: voxelOfPoint, voxelFeatures: features, voxelSize: voxel,
                                         voxelSizeSource: source, timings: timings)
@@ -124,26 +130,8 @@ public struct Segmenter: Sendable {
         // 2. Scores. Per voxel, unless 2D features make every point differ.
         let mode = params.fused?.mode ?? .distill
         if mode == .distill {
-            let v = vox.voxelCount
-            var vl = [Int32](repeating: 0, count: v), vs = [Float](repeating: 0, count: v)
-            var vp = params.probabilities && params.superpoints == nil ? [Float](repeating: 0, count: v * k) : []
-            features.withUnsafeBufferPointer { f in
-                vl.withUnsafeMutableBufferPointer { l in
-                    vs.withUnsafeMutableBufferPointer { s in
-                        vp.withUnsafeMutableBufferPointer { p in
-                            CosineScoring.classify(features: f.baseAddress!, rows: v, vocabulary: vocabulary,
-                                                   labels: l.baseAddress!, scores: s.baseAddress!,
-                                                   probabilities: p.isEmpty ? nil : p.baseAddress!,
-                                                   temperature: params.temperature, threads: threads)
-                        }
-                    }
-                }
-            }
-            tb = Self.nowMs()
-            result.labels = result.broadcast(vl, fill: -1)
-            result.scores = result.broadcast(vs, fill: .nan)
-            if !vp.isEmpty { result.probabilities = Self.broadcastRows(vp, width: k, index: voxelOfPoint) }
-            broadcastMs += Self.nowMs() - tb
+            broadcastMs += result.scoreRows(withProbabilities: params.probabilities && params.superpoints == nil,
+                                            temperature: params.temperature, threads: threads)
             if let sp = params.superpoints {
                 result.labels = try SuperpointOps.refine(labels: result.labels, segments: sp, abstain: nil)
                 try Self.rescore(&result, fused: nil, params: params, threads: threads)

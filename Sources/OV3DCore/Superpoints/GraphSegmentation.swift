@@ -82,8 +82,7 @@ public enum GraphSegmentation {
 extension PointCloud {
     /// The cloud's normals if present and all finite and the params allow them.
     func useNormals(_ p: GraphSegmentation.Params) -> [Float]? {
-        guard p.useCloudNormals, hasNormals, normals.allSatisfy({ $0.isFinite }) else { return nil }
-        return normals
+        p.useCloudNormals ? finiteNormals : nil
     }
 }
 

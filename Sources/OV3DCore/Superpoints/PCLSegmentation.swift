@@ -27,10 +27,15 @@ public enum PCLSegmentation {
         public init() {}
     }
 
-    public static func supervoxels(_ cloud: PointCloud, params p: VCCSParams) throws -> Superpoints {
+    /// The number of points of a cloud PCL may see: finite, at least one.
+    private static func pointCount(_ cloud: PointCloud, _ method: String) throws -> Int {
         try cloud.validate(finite: true)
-        let n = cloud.count
-        try require(n > 0, "vccs: empty cloud")
+        try require(cloud.count > 0, "\(method): empty cloud")
+        return cloud.count
+    }
+
+    public static func supervoxels(_ cloud: PointCloud, params p: VCCSParams) throws -> Superpoints {
+        let n = try pointCount(cloud, "vccs")
         for v in [p.voxelResolution, p.seedResolution, p.colorImportance, p.spatialImportance, p.normalImportance] {
             try require(v.isFinite && v >= 0, "vccs: parameters must be finite and >= 0")
         }
@@ -39,7 +44,7 @@ public enum PCLSegmentation {
         // the bridge (checkOctreeGeometry in bridge_seg.cpp), on exactly the floats PCL sees.
         var labels = [Int32](repeating: 0, count: n)
         var err = [CChar](repeating: 0, count: 512)
-        let normals = cloud.hasNormals && cloud.normals.allSatisfy({ $0.isFinite }) ? cloud.normals : []
+        let normals = cloud.finiteNormals ?? []
         let r = cloud.positions.withUnsafeBufferPointer { xyz in
             cloud.colors.withUnsafeBufferPointer { rgb in
                 normals.withUnsafeBufferPointer { nrm in
@@ -58,15 +63,13 @@ public enum PCLSegmentation {
     }
 
     public static func regionGrowing(_ cloud: PointCloud, params p: RegionGrowingParams) throws -> Superpoints {
-        try cloud.validate(finite: true)
-        let n = cloud.count
-        try require(n > 0, "region growing: empty cloud")
+        let n = try pointCount(cloud, "region growing")
         try require(p.k >= 1 && p.k <= 1024 && p.normalK >= 3 && p.normalK <= 1024, "region growing: k out of range")
         try require(p.minClusterSize >= 1 && p.maxClusterSize >= p.minClusterSize, "region growing: bad cluster sizes")
         try require(p.smoothnessDegrees.isFinite && p.curvatureThreshold.isFinite, "region growing: thresholds must be finite")
         var normals: [Float], curvature: [Float]?
-        if cloud.hasNormals && cloud.normals.allSatisfy({ $0.isFinite }) {
-            normals = cloud.normals; curvature = nil
+        if let given = cloud.finiteNormals {
+            normals = given; curvature = nil
         } else {
             let e = try PointNormals.estimate(cloud.positions, k: min(p.normalK, max(3, n)))
             normals = e.normals; curvature = e.curvature

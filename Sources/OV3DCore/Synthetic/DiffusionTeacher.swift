@@ -39,11 +39,9 @@ public struct DiffusionTeacher: SimulatedFeatureTeacher {
         var out = GEMM.multiply(clip, projection, m: n, k: e, n: d, transB: true)
         let colourCodes = (0..<3).map { TeacherMath.code(dim: d, seed: seed, key: 0x6000 &+ UInt64($0)) }
         var rng = SplitMix64(seed: seed &+ UInt64(frameIndex) &* 104_729)
-        var codes: [Int32: [Float]] = [:]
+        var codes = TeacherMath.InstanceCodes(dim: d, seed: seed, base: 0x7000)
         for c in 0..<n where view.classes[c] >= 0 {
-            let inst = view.instances[c]
-            let ic: [Float]
-            if let x = codes[inst] { ic = x } else { ic = TeacherMath.code(dim: d, seed: seed, key: 0x7000 &+ UInt64(UInt32(bitPattern: inst))); codes[inst] = ic }
+            let ic = codes.code(view.instances[c])
             let col = view.colours[c] - 0.5
             for k in 0..<d {
                 out[c * d + k] += instanceWeight * ic[k] + appearanceWeight * (col.x * colourCodes[0][k] + col.y * colourCodes[1][k] + col.z * colourCodes[2][k])

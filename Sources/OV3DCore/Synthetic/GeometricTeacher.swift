@@ -40,8 +40,6 @@ public struct GeometricTeacher: SimulatedFeatureTeacher {
         }
     }
 
-    func instanceCode(_ instance: Int32) -> [Float] { TeacherMath.code(dim: dimension, seed: seed, key: 0x1000 &+ UInt64(UInt32(bitPattern: instance))) }
-
     let classCodes: [[Float]]
     let normalCodes: [[Float]]
     let fourier: [(w: SIMD3<Float>, phase: Float, code: [Float])]
@@ -63,11 +61,9 @@ public struct GeometricTeacher: SimulatedFeatureTeacher {
         let d = dimension
         var patches = [Float](repeating: 0, count: patchWidth * patchHeight * d)
         patches.withUnsafeMutableBufferPointer { o in
-            var codes: [Int32: [Float]] = [:]
+            var codes = TeacherMath.InstanceCodes(dim: d, seed: seed, base: 0x1000)
             for c in 0..<(patchWidth * patchHeight) where view.classes[c] >= 0 {
-                let inst = view.instances[c]
-                let ic: [Float]
-                if let x = codes[inst] { ic = x } else { ic = instanceCode(inst); codes[inst] = ic }
+                let ic = codes.code(view.instances[c])
                 feature(instanceCode: ic, cls: view.classes[c], normal: view.normals[c], position: view.positions[c], into: o, at: c * d)
             }
         }

@@ -57,6 +57,20 @@ public enum TeacherMath {
         return (0..<dim).map { _ in rng.normal() * s }
     }
 
+    /// The codes of object instances, `code(dim:seed:key: base + instance)`, each computed once
+    /// (the non-text teachers' instance term; a fresh memo per feature map).
+    struct InstanceCodes {
+        let dim: Int, seed: UInt64, base: UInt64
+        private var memo: [Int32: [Float]] = [:]
+        init(dim: Int, seed: UInt64, base: UInt64) { self.dim = dim; self.seed = seed; self.base = base }
+        mutating func code(_ instance: Int32) -> [Float] {
+            if let c = memo[instance] { return c }
+            let c = TeacherMath.code(dim: dim, seed: seed, key: base &+ UInt64(UInt32(bitPattern: instance)))
+            memo[instance] = c
+            return c
+        }
+    }
+
     /// A uniform in [0, 1) for (seed, a, b).
     public static func uniform(seed: UInt64, _ a: UInt64, _ b: UInt64) -> Float {
         var rng = SplitMix64(seed: seed ^ (a &* 0xBF58_476D_1CE4_E5B9) ^ (b &* 0x94D0_49BB_1331_11EB))
