@@ -1,6 +1,6 @@
 /* Sessions sharing one model from several threads (issue 17; also the ThreadSanitizer run of
  * `make test-tsan`): one model, freed by the host right after its sessions are made (they keep
- * it alive); THREADS threads, each with its own session, segment and run CLOUDS clouds in their
+ * it alive); THREADS (7) threads, each with its own session, segment and run CLOUDS clouds in their
  * own order, and one more thread cancels its runs from the progress callback mid-forward and
  * then runs again. Every output (labels, scores, per-point features) must be bit for bit the
  * single-threaded reference computed first; the sessions are freed in an order unlike their
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { THREADS = 4, CLOUDS = 3, NPTS = 1500, DIM = 16, WORDS = 4, ROUNDS = 2 };
+enum { THREADS = 7, CLOUDS = 3, NPTS = 1500, DIM = 16, WORDS = 4, ROUNDS = 2 };
 
 static float clouds[CLOUDS][NPTS * 3];
 static float emb[WORDS * DIM];
