@@ -4,7 +4,7 @@
 # targets -fsanitize=address,undefined or thread), builds the C/C++ ABI tests against it with the
 # toolchain's clang and the same sanitizer (gcc's runtime is another version), and runs:
 #   - abi_contract_test: every export with hostile arguments, wrong-type and freed handles
-#   - session_threads_test: sessions sharing one model from 5 threads, cancellation, any free order
+#   - session_threads_test: sessions sharing one model from 8 threads, cancellation, any free order
 #   - the other tests/abi C and C++ tests
 # Usage: bash scripts/test-sanitizers.sh asan|tsan (SAN_TESTS="a b": only those programs). Timings:
 # docs/robustness.md.
