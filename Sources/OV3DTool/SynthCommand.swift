@@ -53,14 +53,20 @@ struct SynthCommand: ParsableCommand {
             let s = try ScanNetSceneExport.run(scene: p, seed: seed, space: space, out: dir, options: options)
             print("\(s.scene): \(s.points) points, \(s.classesPresent) ScanNet-20 classes, \(s.instances) instances -> \(dir)")
             print("  method (point-level SIMULATED teachers)       mIoU    mAcc")
-            for r in s.rows {
-                print("  " + r.name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * r.miou, 100 * r.macc))
-            }
-            for (t, pattern) in s.errorPatterns {
-                print("  \(t) errors: " + pattern.map { "\($0.0) → \($0.1) \(Int(($0.2 * 100).rounded()))%" }.joined(separator: ", "))
-            }
+            SynthCommand.printRows(s.rows, errorPatterns: s.errorPatterns)
         }
         print(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(t0)))
+    }
+
+    /// The mIoU/mAcc table and each teacher's commonest confusions, as both exports print them.
+    static func printRows(_ rows: [(name: String, miou: Double, macc: Double)],
+                          errorPatterns: [(teacher: String, pattern: [(String, String, Double)])]) {
+        for r in rows {
+            print("  " + r.name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * r.miou, 100 * r.macc))
+        }
+        for (t, pattern) in errorPatterns {
+            print("  \(t) errors: " + pattern.map { "\($0.0) → \($0.1) \(Int(($0.2 * 100).rounded()))%" }.joined(separator: ", "))
+        }
     }
 
     func run() throws {
@@ -90,12 +96,7 @@ struct SynthCommand: ParsableCommand {
             print("text space: \(space.source)")
             print("teachers (SIMULATED): \(s.teacherNames.joined(separator: ", "))")
             print("\n  method (fused over \(s.stats.frames) frames)          mIoU    mAcc")
-            for r in s.rows {
-                print("  " + r.name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " %5.1f%%  %5.1f%%", 100 * r.miou, 100 * r.macc))
-            }
-            for (t, pattern) in s.errorPatterns {
-                print("  \(t) errors: " + pattern.map { "\($0.0) → \($0.1) \(Int(($0.2 * 100).rounded()))%" }.joined(separator: ", "))
-            }
+            SynthCommand.printRows(s.rows, errorPatterns: s.errorPatterns)
             print(String(format: "wrote %@ in %.1f s", out, Date().timeIntervalSince(t0)))
         } catch let e as OV3DError {
             FileHandle.standardError.write("ov3d synth: \(e.message)\n".data(using: .utf8)!)
