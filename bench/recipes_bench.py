@@ -45,12 +45,17 @@ def sh(*args, log=None):
 
 
 def finish_scene(r, threads, noisy_sigma, seed):
-    """Agglomerations (capability, mean), VCCS superpoints, and a noisier DINOv2-like teacher."""
+    """Agglomerations (capability, mean; plain and centred), VCCS superpoints, and a noisier
+    DINOv2-like teacher."""
     for method in ("capability", "mean"):
         extra = ["--capabilities", r / "capabilities/table.npy"] if method == "capability" else []
-        sh("agglomerate", "--teacher", r / "teachers/lseg.npy", "--teacher", r / "teachers/seem.npy",
-           "--vocabulary", r / "vocabulary/embeddings.npy", "--method", method, *extra,
-           "--out", r / f"teachers/{method}.npy", "--threads", threads)
+        for centre in ((), ("--centre",)):
+            sh("agglomerate", "--teacher", r / "teachers/lseg.npy", "--teacher", r / "teachers/seem.npy",
+               "--vocabulary", r / "vocabulary/embeddings.npy", "--method", method, *extra, *centre,
+               "--out", r / f"teachers/{method}{'_centred' if centre else ''}.npy", "--threads", threads)
+    # the single teacher's targets, centred (`--centre` runs)
+    sh("agglomerate", "--teacher", r / "teachers/lseg.npy", "--vocabulary", r / "vocabulary/embeddings.npy",
+       "--method", "mean", "--centre", "--out", r / "teachers/lseg_centred.npy", "--threads", threads)
     sh("superpoints", "--method", "vccs", "--quiet", "--out-ids", r / "superpoints.npy", r / "points.ply")
     if (r / "teachers/dinov2.npy").exists():
         # A deliberately noisier DINOv2-like teacher: its fused features plus Gaussian noise
@@ -64,7 +69,7 @@ def finish_scene(r, threads, noisy_sigma, seed):
 
 def make_room(d, seed, threads, noisy_sigma, preset):
     r = d / f"{preset}{seed}"
-    if not (r / "superpoints.npy").exists():
+    if not (r / "teachers/lseg_centred.npy").exists():
         sh("synth", "--preset", preset, "--seed", seed, "--out", r, "--no-frame-features", "--threads", threads)
         finish_scene(r, threads, noisy_sigma, seed)
     return r
@@ -78,7 +83,7 @@ def make_scannet(d, threads, noisy_sigma):
     out = d / "scannet"
     names = sorted(p.name[:-len("_vert.npy")] for p in src.glob("*_vert.npy"))
     # (folders exported before the point-level dinov2/diffusion teachers existed are redone)
-    if not all((out / n / "superpoints.npy").exists() and (out / n / "teachers/dinov2_noisy.npy").exists() for n in names):
+    if not all((out / n / "teachers/lseg_centred.npy").exists() and (out / n / "teachers/dinov2_noisy.npy").exists() for n in names):
         sh("synth", "--scannet-scene", src, "--out", out, "--seed", 1, "--threads", threads, log=d / "scannet_synth.log")
         for i, n in enumerate(names):
             finish_scene(out / n, threads, noisy_sigma, 1000 + i)
@@ -99,6 +104,7 @@ def run_train(out, name, cfg):
     return {"name": name, "steps": steps, "summary": json.loads(summary.read_text()), "wall": secs,
             "cpu": sum(s.get("cpu_seconds", 0) for s in steps), "load": [l0, loadavg()],
             "config": {k: cfg[k] for k in ("optimizer", "schedule", "seed", "threads")} | {
+                "centred": cfg["recipe"].get("eval", {}).get("centred", False),
                 "voxel_size": cfg["data"]["voxel_size"], "batch_size": cfg["data"]["batch_size"],
                 "crop_points": cfg["data"].get("crop_points"), "final_bias": cfg["model"].get("final_bias", False),
                 "architecture": cfg["model"]["architecture"]}}
@@ -127,6 +133,9 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--tag", default="", help="suffix of every run name (sweeps)")
     ap.add_argument("--noisy-sigma", type=float, default=3.0)
+    ap.add_argument("--centre", action="store_true",
+                    help="train the text-space head on centred targets (`ov3d agglomerate --centre`: t/|t| - mean class embedding)")
+    ap.add_argument("--eval-every", type=int, default=1, help="recipe.eval.every_epochs")
     ap.add_argument("--runs", nargs="*", default=None, help="only these run names (and probe_<run>)")
     ap.add_argument("--tables", nargs="*", default=None, help="only print the tables of these results.json files (merged)")
     a = ap.parse_args()
@@ -157,15 +166,17 @@ def main():
     threads = a.threads
 
     def evalcfg(fused, name):
-        return {"every_epochs": 1, "modes": ["distill", "fusion", "ensemble"], "head": "final", "text": text,
-                "voxel_size": a.voxel, "convention": "standard",
+        return {"every_epochs": a.eval_every, "modes": ["distill", "fusion", "ensemble", "ensemble_average"], "head": "final",
+                "text": text, "voxel_size": a.voxel, "convention": "standard", "centred": a.centre,
                 "scenes": [{"points": str(h / "points.npy"), "labels": str(h / "labels.npy"),
                             "fused": str(h / f"teachers/{fused}.npy"), "fused_mask": str(h / "teachers/mask.npy")} for h in held],
                 "best_out": str(out / f"{name}.best.safetensors"), "log": str(out / f"{name}.eval.jsonl")}
 
     def base(name, heads, targets, loss, recipe, fused):
+        # centred runs: the text-space head `final` learns t/|t| - mean (the others are not text-aligned)
+        cen = lambda h: "_centred" if a.centre and h == "final" else ""
         scenes = [{"points": str(r / "points.npy"), "mask": str(r / "teachers/mask.npy"),
-                   "targets": {h: str(r / f"teachers/{targets[h]}.npy") for h in targets}} for r in train]
+                   "targets": {h: str(r / f"teachers/{targets[h]}{cen(h)}.npy") for h in targets}} for r in train]
         data = {"scenes": scenes, "voxel_size": a.voxel, "batch_size": a.batch, "shuffle": True, "augment": True}
         if a.crop:
             data["crop_points"] = a.crop
@@ -286,8 +297,8 @@ def tables(res):
 
 def table_rows(items):
     pct = lambda v: f"{100 * v:.1f}"
-    L = ["| run | recipe | target(s) | epochs (steps) | lr, bias | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU | best 3D (epoch) | wall s | CPU s (steps) | peak RSS MiB | load (1 min, start–end) |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    L = ["| run | recipe | target(s) | centred | epochs (steps) | lr, bias | 3D distilled mIoU / mAcc | 2D fusion mIoU | 2D-3D ensemble mIoU (max score / average) | best 3D (epoch) | wall s | CPU s (steps) | peak RSS MiB | load (1 min, start–end) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for k, run in items:
         e = last_eval(run)
         s = run["summary"]
@@ -297,9 +308,11 @@ def table_rows(items):
         c = run.get("config", {})
         lr = c.get("optimizer", {}).get("lr", "?")
         load = run.get("load")
-        L.append(f"| {k} | {NAMES.get(key, (key,))[0]} | {NAMES.get(key, ('', ''))[1]} | {s.get('epochs', '?')} ({s['steps']}) | "
+        avg = f" / {pct(e['ensemble_average']['miou'])}" if "ensemble_average" in e else ""
+        L.append(f"| {k} | {NAMES.get(key, (key,))[0]} | {NAMES.get(key, ('', ''))[1]} | {'yes' if c.get('centred') else 'no'} | "
+                 f"{s.get('epochs', '?')} ({s['steps']}) | "
                  f"{lr:g}, {'yes' if c.get('final_bias') else 'no'} | {pct(e['distill']['miou'])} / {pct(e['distill']['macc'])} | "
-                 f"{pct(e['fusion']['miou'])} | {pct(e['ensemble']['miou'])} | {pct(s.get('best_miou', 0))} ({s.get('best_epoch', 0)}) | "
+                 f"{pct(e['fusion']['miou'])} | {pct(e['ensemble']['miou'])}{avg} | {pct(s.get('best_miou', 0))} ({s.get('best_epoch', 0)}) | "
                  f"{s['seconds']:.0f} | {run.get('cpu', 0):.0f} | {s['peak_rss_bytes'] / 2**20:.0f} | "
                  f"{'–'.join(f'{x[0]:.0f}' for x in load) if load else '?'} |")
     return L

@@ -89,6 +89,34 @@ import Testing
         #expect(throws: OV3DError.self) { try TrainingEvaluator(scenes: scenes, vocabulary: vocab, head: "final").evaluate(net) }
     }
 
+    /// `recipe.eval.centred`: the ensemble modes score the head's features mapped back into the
+    /// text space (`TextSpaceCentering.uncentred`); distill and fusion are unchanged.
+    @Test func centredEvaluatorMapsTheHeadBackForTheEnsembles() throws {
+        let width = 5, dim = 4
+        var rng = SplitMix64(seed: 8)
+        let vocab = try Vocabulary(names: ["a", "b", "c"], embeddings: (0..<12).map { _ in rng.uniform(-1...1) }, dimension: dim)
+        let scenes = try Self.scenes(3, width: width, dim: dim, seed: 2)
+        let net = try Self.probe()
+        let modes: [FeatureEnsemble.Mode] = [.distill, .fusion, .ensemble(.maxScore), .ensemble(.average)]
+        let plain = try TrainingEvaluator(scenes: scenes, vocabulary: vocab, modes: modes, head: "final_seg").evaluate(net)
+        let got = try TrainingEvaluator(scenes: scenes, vocabulary: vocab, modes: modes, head: "final_seg", centred: true).evaluate(net)
+        for (mi, mode) in modes.enumerated() {
+            var pred = [Int32](), gt = [Int32]()
+            for s in scenes {
+                let v = GEMM.multiply(s.features!, net.parameters.values, m: s.voxelCount, k: width, n: dim)
+                let f3 = Elementwise.gatherRows(try TextSpaceCentering.uncentred(v, vocabulary: vocab), cols: dim, index: s.inverse)
+                let d3 = Elementwise.gatherRows(v, cols: dim, index: s.inverse)
+                pred += try FeatureEnsemble.labels(mode: mode, features3D: mode == .fusion ? [] : (mode == .distill ? d3 : f3),
+                                                   features2D: mode == .distill ? [] : s.fused2D!, mask2D: s.mask2D, vocabulary: vocab)
+                gt += s.labels
+            }
+            let want = try SegmentationMetrics.evaluate(predictions: pred, groundTruth: gt, classes: 3, ignore: 255, convention: .openScene)
+            #expect(got[mi].metrics == want, "\(got[mi].mode)")
+        }
+        #expect(got[0].metrics == plain[0].metrics && got[1].metrics == plain[1].metrics)
+        #expect(got[2].metrics != plain[2].metrics || got[3].metrics != plain[3].metrics, "the mapping changes an ensemble")
+    }
+
     @Test func bestCheckpointKeepsTheStrictMaximumAcrossResume() throws {
         var b = BestCheckpoint()
         let offers = [b.offer(0.31, epoch: 1), b.offer(0.31, epoch: 2), b.offer(.nan, epoch: 2), b.offer(0.4, epoch: 3), b.offer(0.2, epoch: 4)]

@@ -314,6 +314,7 @@ def test_probe_trains_and_loader_reads_it(data):
     ({"type": "sas_stage1", "superpoints": ["s0_sp.npy"]}, "recipe.superpoints"),
     ({"type": "sas_stage2", "superpoints": ["s0_sp.npy", "s1_sp.npy", "s2_sp.npy"]}, "recipe.text"),
     ({"type": "cua_o3d", "uncertainty": "fixed", "fixed_weights": [1, 1]}, "fixed weights"),
+    ({"type": "cua_o3d", "eval": dict(EVAL, centred="yes")}, "recipe.eval.centred"),
 ])
 def test_bad_recipes_are_refused(data, recipe, msg):
     cfg = config(data, recipe, losses=CUA_LOSSES, epochs=1)

@@ -13,7 +13,7 @@
 ///   "eval": {"every_epochs": 1, "modes": ["distill", "fusion", "ensemble"], "head": "final",
 ///            "text": "text.npy", "voxel_size": 0.02, "convention": "openscene",
 ///            "scenes": [{"points": "p.npy", "labels": "l.npy", "fused": "f.npy", "fused_mask": "m.npy"}],
-///            "best_out": "best.safetensors", "log": "eval.jsonl"}
+///            "best_out": "best.safetensors", "log": "eval.jsonl", "centred": false}
 /// }
 /// ```
 public struct RecipeConfig: Sendable {
@@ -38,6 +38,10 @@ public struct RecipeConfig: Sendable {
         public var scenes: [EvalScene]
         public var bestOut: String?
         public var log: String?
+        /// The head was trained on centred text-space targets (`ov3d agglomerate --centre`): the
+        /// ensemble modes take its features back into the text space first
+        /// (`TextSpaceCentering.uncentred`). Distill labels are the same either way.
+        public var centred: Bool = false
     }
 
     public var kind: Kind
@@ -100,6 +104,11 @@ public struct RecipeConfig: Sendable {
             guard let i = x.intValue, range.contains(i) else { throw OV3DError.invalidArgument("\(label).\(k) must be an integer in \(range.lowerBound)...\(range.upperBound)") }
             return i
         }
+        func bool(_ k: String, in v: JSON, _ label: String) throws -> Bool? {
+            guard let x = v[k] else { return nil }
+            guard let b = x.boolValue else { throw OV3DError.invalidArgument("\(label).\(k) must be true or false") }
+            return b
+        }
         guard let ts = try str("type"), let kind = Kind(rawValue: ts) else {
             throw OV3DError.invalidArgument("recipe.type must be one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -161,7 +170,8 @@ public struct RecipeConfig: Sendable {
             try require(vs.isFinite && vs > 0, "recipe.eval.voxel_size must be a positive length")
             evalCfg = Eval(everyEpochs: try int("every_epochs", 1...1_000_000, in: e, "recipe.eval") ?? 1, modes: modes,
                            head: e["head"]?.stringValue ?? "final", text: path(text), voxelSize: vs, convention: conv,
-                           scenes: scenes, bestOut: e["best_out"]?.stringValue.map(path), log: e["log"]?.stringValue.map(path))
+                           scenes: scenes, bestOut: e["best_out"]?.stringValue.map(path), log: e["log"]?.stringValue.map(path),
+                           centred: try bool("centred", in: e, "recipe.eval") ?? false)
         }
         return RecipeConfig(kind: kind, epochs: try int("epochs", 1...1_000_000), loop: try int("loop", 1...10_000) ?? 1,
                             uncertainty: mode, sigmaInit: Float(sigmaInit), sigmaOut: try str("sigma_out").map(path),

@@ -82,7 +82,8 @@ public final class RecipeRun {
         if let e = recipe.eval {
             let vocab = try Self.vocabulary(e.text)
             let scenes = try e.scenes.enumerated().map { (i, s) in try Self.evaluationScene(s, index: i, voxelSize: e.voxelSize, dim: vocab.dimension) }
-            evaluator = try TrainingEvaluator(scenes: scenes, vocabulary: vocab, modes: e.modes, head: e.head, convention: e.convention)
+            evaluator = try TrainingEvaluator(scenes: scenes, vocabulary: vocab, modes: e.modes, head: e.head, convention: e.convention,
+                                          centred: e.centred)
         } else {
             evaluator = nil
         }

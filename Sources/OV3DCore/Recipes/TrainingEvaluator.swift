@@ -12,10 +12,14 @@ public final class TrainingEvaluator {
     /// The head scored (CUA-O3D and SAS score only the LSeg/CLIP head `final`).
     public let head: String
     public let convention: MetricConvention
+    /// The head was trained on centred targets: the ensemble modes see its features mapped back
+    /// into the text space (`TextSpaceCentering.uncentred`, per voxel) so that their cosine
+    /// scores compare with the 2D features' (what `ov3d demo --centred` does).
+    public let centred: Bool
     private var fusionCache: SegmentationMetrics?
 
     public init(scenes: [EvaluationScene], vocabulary: Vocabulary, modes: [FeatureEnsemble.Mode] = [.distill],
-                head: String = "final", convention: MetricConvention = .openScene) throws {
+                head: String = "final", convention: MetricConvention = .openScene, centred: Bool = false) throws {
         try require(!scenes.isEmpty, "evaluation: no held-out scenes")
         try require(!modes.isEmpty, "evaluation: no modes")
         if modes.contains(where: { $0 != .distill }) {
@@ -25,7 +29,7 @@ public final class TrainingEvaluator {
             }
         }
         self.scenes = scenes; self.vocabulary = vocabulary; self.modes = modes
-        self.head = head; self.convention = convention
+        self.head = head; self.convention = convention; self.centred = centred
     }
 
     /// The report name of a mode: `distill`, `fusion`, `ensemble` (OpenScene's max-score rule)
@@ -60,6 +64,8 @@ public final class TrainingEvaluator {
             let out = try net.forward(batch, threads: threads)
             try require(out.count == net.heads.count && out[hi].count == s.voxelCount * d, "evaluation: the network returned outputs of the wrong shape")
             let voxelFeatures = out[hi]
+            let ensembleFeatures = centred && modes.contains(where: { if case .ensemble = $0 { return true }; return false })
+                ? try TextSpaceCentering.uncentred(voxelFeatures, vocabulary: vocabulary) : voxelFeatures
             for (mi, mode) in modes.enumerated() {
                 let labels: [Int32]
                 switch mode {
@@ -73,7 +79,7 @@ public final class TrainingEvaluator {
                     var f3 = [Float](repeating: 0, count: s.pointCount * d)
                     for (i, v) in s.inverse.enumerated() {
                         let src = Int(v) * d
-                        for j in 0..<d { f3[i * d + j] = voxelFeatures[src + j] }
+                        for j in 0..<d { f3[i * d + j] = ensembleFeatures[src + j] }
                     }
                     labels = try FeatureEnsemble.labels(mode: mode, features3D: f3, features2D: s.fused2D!, mask2D: s.mask2D,
                                                         vocabulary: vocabulary, threads: threads)
