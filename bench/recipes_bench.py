@@ -6,8 +6,9 @@ linear-probe mIoU, and wall time / CPU time / peak RSS / machine load of every r
 
 - `synthetic`: `ov3d synth --preset tiny` rooms (train seeds, held-out seeds), all four teachers;
 - `scannet`: real ScanNet geometry and labels (`../shared/data/scannet_votenet50k`, exported by
-  `ov3d synth --scannet-scene`) with the text-aligned teachers SIMULATED at point level (no
-  DINOv2-/diffusion-like teachers there, so no CUA-O3D rows).
+  `ov3d synth --scannet-scene`) with all four teachers SIMULATED at point level (lseg, seem and the
+  DINOv2-/diffusion-like `teachers/dinov2.npy` 64-d, `teachers/diffusion.npy` 256-d), so the
+  CUA-O3D rows run there too (the noisier dinov2 with --noisy-sigma, seeded per scene).
 
     OV3D=.build/release/ov3d-tool python3 bench/recipes_bench.py --out /tmp/recipes-bench \
         --dataset synthetic [--epochs 6] [--lr 1e-3] [--final-bias] [--runs single_lseg sas1_capability ...]
@@ -74,17 +75,18 @@ def make_room(d, seed, threads, noisy_sigma, preset):
     return r
 
 
-def make_scannet(d, threads):
+def make_scannet(d, threads, noisy_sigma):
     """Every scene of scannet_votenet50k as a scene folder (real geometry, SIMULATED teachers)."""
     src = SHARED / "scannet_votenet50k"
     if not src.exists():
         sys.exit(f"{src} not found: the scannet rows need ../shared/data")
     out = d / "scannet"
     names = sorted(p.name[:-len("_vert.npy")] for p in src.glob("*_vert.npy"))
-    if not all((out / n / "teachers/lseg_centred.npy").exists() for n in names):
+    # (folders exported before the point-level dinov2/diffusion teachers existed are redone)
+    if not all((out / n / "teachers/lseg_centred.npy").exists() and (out / n / "teachers/dinov2_noisy.npy").exists() for n in names):
         sh("synth", "--scannet-scene", src, "--out", out, "--seed", 1, "--threads", threads, log=d / "scannet_synth.log")
-        for n in names:
-            finish_scene(out / n, threads, 0, 0)
+        for i, n in enumerate(names):
+            finish_scene(out / n, threads, noisy_sigma, 1000 + i)
     return [out / n for n in names]
 
 
@@ -152,7 +154,7 @@ def main():
         train = [make_room(out / "data", s, a.threads, a.noisy_sigma, a.preset) for s in a.train_seeds]
         held = [make_room(out / "data", s, a.threads, a.noisy_sigma, a.preset) for s in a.held_seeds]
     else:
-        allsc = make_scannet(out / "data", a.threads)
+        allsc = make_scannet(out / "data", a.threads, a.noisy_sigma)
         train, held = allsc[:-a.scannet_held], allsc[-a.scannet_held:]
     data_secs = time.time() - t0
     ds = "syn" if a.dataset == "synthetic" else "scn"

@@ -15,8 +15,8 @@ struct SynthCommand: ParsableCommand {
         The teachers are simulated stand-ins for LSeg, SEEM, DINOv2 and Stable Diffusion: their
         numbers say nothing of real-world accuracy. --stats alone prints the scene's statistics
         without writing anything. --scannet-scene S --out DIR writes a real labelled ScanNet scene of
-        scannet_votenet50k with the text-aligned teachers SIMULATED at point level (no frames, no mesh)
-        in the same folder layout.
+        scannet_votenet50k with the four teachers SIMULATED at point level (no frames, no mesh) in the
+        same folder layout (teachers/lseg.npy, seem.npy, dinov2.npy, diffusion.npy).
         """)
 
     @Option(help: "tiny, small or scannet.") var preset = "small"
@@ -52,6 +52,7 @@ struct SynthCommand: ParsableCommand {
             let dir = prefixes.count == 1 && !FileIO.isDirectory(source) ? out : FileIO.join(out, ScanNetSceneExport.name(p))
             let s = try ScanNetSceneExport.run(scene: p, seed: seed, space: space, out: dir, options: options)
             print("\(s.scene): \(s.points) points, \(s.classesPresent) ScanNet-20 classes, \(s.instances) instances -> \(dir)")
+            print("  teachers (SIMULATED, point level): \(s.teacherNames.joined(separator: ", "))")
             print("  method (point-level SIMULATED teachers)       mIoU    mAcc")
             SynthCommand.printRows(s.rows, errorPatterns: s.errorPatterns)
         }

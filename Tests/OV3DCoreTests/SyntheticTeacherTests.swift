@@ -139,6 +139,96 @@ import Testing
         #expect((rows[1].metrics.iou[cabinet] ?? 1) < (rows[0].metrics.iou[cabinet] ?? 0))
     }
 
+    /// The DINOv2- and diffusion-like teachers' point path (`PointLevelTeachers.geometric` /
+    /// `.diffusion`, the ScanNet export's) runs the same per-sample function as their frame path:
+    /// the cells a frame's teacher view sees, fed in as points (no noise, no neighbour mixing, one
+    /// simulated view = frame 0), give the frame path's clean cell features, normalised.
+    @Test func pointPathIsTheFramePathsCellFunction() throws {
+        let teachers = SyntheticTeachers.standard(preset: .tiny, space: space, seed: 4)
+        var g = try #require(teachers[2] as? GeometricTeacher), df = try #require(teachers[3] as? DiffusionTeacher)
+        g.noise = 0
+        df.noise = 0
+        func samples(_ view: TeacherView) -> (cells: [Int], positions: [Float], normals: [Float], colors: [UInt8], labels: [Int32], instances: [Int32]) {
+            var r: (cells: [Int], positions: [Float], normals: [Float], colors: [UInt8], labels: [Int32], instances: [Int32]) = ([], [], [], [], [], [])
+            for c in 0..<(view.width * view.height) where (0..<20).contains(view.classes[c]) && view.instances[c] > 0 {
+                r.cells.append(c)
+                for a in 0..<3 {
+                    r.positions.append(view.positions[c][a]); r.normals.append(view.normals[c][a])
+                    r.colors.append(UInt8((view.colours[c][a] * 255).rounded()))
+                }
+                r.labels.append(view.classes[c]); r.instances.append(view.instances[c])
+            }
+            return r
+        }
+        func normalised(_ cells: [Float], _ idx: [Int], _ d: Int) -> [Float] {
+            var f = idx.flatMap { cells[($0 * d)..<(($0 + 1) * d)] }
+            TeacherMath.normalizeRows(&f, dim: d)
+            return f
+        }
+        var seen = Set<Int32>(), checked = 0
+        for (i, frame) in scene.frames.prefix(4).enumerated() {
+            // DINOv2-like on its patch grid: bit for bit
+            let gv = TeacherView(frame: frame, world: scene.world, width: g.patchWidth, height: g.patchHeight)
+            let gs = samples(gv)
+            guard !gs.cells.isEmpty else { continue }
+            let gp = try PointLevelTeachers.geometric(teacher: g, positions: gs.positions, normals: gs.normals, labels: gs.labels,
+                                                      instances: gs.instances, neighbours: 0)
+            #expect(gp == normalised(g.cellFeatures(view: gv), gs.cells, g.dimension), "frame \(i)")
+            // diffusion-like on its 1/8 grid (the projection's GEMM runs over other row counts: 1e-5);
+            // point view 0 is the report of frame 0 (the semantic teacher reports per object per view)
+            let dv = TeacherView(frame: frame, world: scene.world, width: df.featureWidth, height: df.featureHeight)
+            let ds = samples(dv)
+            if i == 0 {
+                let dp = try PointLevelTeachers.diffusion(teacher: df, positions: ds.positions, colors: ds.colors, labels: ds.labels,
+                                                          instances: ds.instances, views: 1, neighbours: 0)
+                let dref = normalised(df.cellFeatures(view: dv, frameIndex: 0), ds.cells, df.dimension)
+                #expect(ds.cells.count > 20 && dp.count == dref.count)
+                #expect(zip(dp, dref).map { abs($0 - $1) }.max() ?? 1 < 1e-5)
+            }
+            seen.formUnion(gs.instances)
+            checked += gs.cells.count
+        }
+        #expect(checked > 100 && seen.count > 3, "\(checked) cells of \(seen.count) instances")
+        // unannotated points (255, no instance) are seen as "otherfurniture" pseudo-objects, as the text teachers see them
+        let a = try PointLevelTeachers.geometric(teacher: g, positions: [0.1, 0.2, 0.3], normals: [0, 0, 1], labels: [255], instances: [0], neighbours: 0)
+        let b = try PointLevelTeachers.geometric(teacher: g, positions: [0.1, 0.2, 0.3], normals: [0, 0, 1], labels: [19], instances: [-20], neighbours: 0)
+        #expect(a == b)
+    }
+
+    /// Point-level DINOv2- and diffusion-like features: N × dimension, finite unit rows,
+    /// deterministic for a seed, seed-dependent noise, instance-aware (SIMULATED).
+    @Test func pointLevelFeatureTeachersShapeAndDeterminism() throws {
+        let teachers = SyntheticTeachers.standard(preset: .tiny, space: space, seed: 4)
+        let g = try #require(teachers[2] as? GeometricTeacher), df = try #require(teachers[3] as? DiffusionTeacher)
+        let p = scene.points
+        let keep = Array(stride(from: 0, to: p.count, by: 4))
+        let pos = keep.flatMap { p.positions[(3 * $0)..<(3 * $0 + 3)] }, nrm = keep.flatMap { p.normals[(3 * $0)..<(3 * $0 + 3)] }
+        let col = keep.flatMap { p.colors[(3 * $0)..<(3 * $0 + 3)] }, lab = keep.map { p.labels[$0] }, ins = keep.map { p.instances[$0] }
+        let n = keep.count
+        for (name, d, run) in [("dinov2", g.dimension, { (s: UInt64) in try PointLevelTeachers.geometric(teacher: g, positions: pos, normals: nrm, labels: lab, instances: ins, seed: s) }),
+                               ("diffusion", df.dimension, { (s: UInt64) in try PointLevelTeachers.diffusion(teacher: df, positions: pos, colors: col, labels: lab, instances: ins, seed: s) })] {
+            let f = try run(1)
+            #expect(f.count == n * d, "\(name)")
+            #expect(f.allSatisfy { $0.isFinite }, "\(name)")
+            for i in stride(from: 0, to: n, by: 97) {
+                let norm = (0..<d).reduce(Float(0)) { $0 + f[i * d + $1] * f[i * d + $1] }
+                #expect(abs(norm - 1) < 1e-4, "\(name) row \(i) norm \(norm)")
+            }
+            #expect(try run(1) == f, "\(name) deterministic")
+            #expect(try run(2) != f, "\(name) noise depends on the seed")
+            // mean cosine within an instance above that across instances
+            var same: Float = 0, diff: Float = 0, ns: Float = 0, nd: Float = 0
+            for i in stride(from: 0, to: n, by: 7) {
+                let j = (i * 31 + 17) % n
+                let c = (0..<d).reduce(Float(0)) { $0 + f[i * d + $1] * f[j * d + $1] }
+                if ins[i] == ins[j] { same += c; ns += 1 } else { diff += c; nd += 1 }
+            }
+            #expect(ns > 0 && nd > 0 && same / ns > diff / nd + 0.1, "\(name): within \(same / ns), across \(diff / nd)")
+        }
+        #expect(throws: OV3DError.self) { try PointLevelTeachers.geometric(teacher: g, positions: pos, normals: [], labels: lab, instances: ins) }
+        #expect(throws: OV3DError.self) { try PointLevelTeachers.diffusion(teacher: df, positions: pos, colors: [], labels: lab, instances: ins) }
+    }
+
     /// Geometry alone (normals and height histograms, no colour) tells classes apart on rooms
     /// the classifier never saw.
     @Test func geometryOnlyClassifierBeatsChance() throws {

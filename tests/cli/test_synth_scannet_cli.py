@@ -1,9 +1,10 @@
 """`ov3d synth --scannet-scene` (issue 12 "Real geometry, simulated teachers", issue 13's ScanNet
 rows): a real labelled ScanNet scene of ../shared/data/scannet_votenet50k written as a scene folder
-with the text-aligned teachers SIMULATED at point level, which `ov3d eval` and `ov3d train` read as
-they read a synthetic room. Skipped when ../shared/data is absent. To stay fast the scene is the
-first 3,000 points of scene0000_00 (the votenet files are already a random subsample), written in
-the votenet layout to a temporary folder.
+with the four teachers SIMULATED at point level (LSeg-, SEEM-, DINOv2- and diffusion-like), which
+`ov3d eval` and `ov3d train` (also CUA-O3D's three heads) read as they read a synthetic room.
+Skipped when ../shared/data is absent. To stay fast the scene is the first 3,000 points of
+scene0000_00 (the votenet files are already a random subsample), written in the votenet layout to
+a temporary folder.
 
 The tool is $OV3D_TOOL, else the first of .build/{debug,release}/ov3d-tool and bin/ov3d.
 Run: python3 -m pytest -q tests/cli/test_synth_scannet_cli.py
@@ -94,7 +95,8 @@ def test_deterministic_and_trainable(scene, tmp_path):
     rc, _, se = run("synth", "--scannet-scene", src / "scene0000_00", "--out", again, "--seed", 3,
                     "--capability-images", 1, "--threads", 1)
     assert rc == 0, se
-    for f in ("teachers/lseg.npy", "teachers/seem.npy", "capabilities/table.npy", "normals.npy"):
+    for f in ("teachers/lseg.npy", "teachers/seem.npy", "teachers/dinov2.npy", "teachers/diffusion.npy",
+              "capabilities/table.npy", "normals.npy"):
         assert (out / f).read_bytes() == (again / f).read_bytes(), f
     cfg = json.loads((out / "train.json").read_text())
     cfg.update(steps=1, out=str(tmp_path / "t.safetensors"))
@@ -105,6 +107,44 @@ def test_deterministic_and_trainable(scene, tmp_path):
     rc, so, se = run("train", "--config", tmp_path / "t.json", "--quiet", "--json")
     assert rc == 0, se
     assert np.isfinite(json.loads(so.splitlines()[-1])["total"])
+
+
+def test_dinov2_and_diffusion_like_teachers(scene, tmp_path):
+    """CUA-O3D's other two targets, SIMULATED at point level: the DINOv2-like (N×64) and
+    diffusion-like (N×256) teachers of the synthetic small preset, finite unit rows, listed in
+    scene.json, instance-aware (per-instance means differ), and the three-head recipe trains."""
+    _, out, so = scene
+    ins = np.load(out / "instances.npy")
+    meta = {t["name"]: t for t in json.loads((out / "scene.json").read_text())["teachers"]}
+    for name, dim in (("dinov2", 64), ("diffusion", 256)):
+        f = np.load(out / "teachers" / f"{name}.npy")
+        assert f.dtype == np.float32 and f.shape == (N, dim), (name, f.dtype, f.shape)
+        assert np.isfinite(f).all() and np.allclose(np.linalg.norm(f, axis=1), 1, atol=1e-4)
+        assert meta[name] == {"name": name, "dimension": dim, "text_aligned": False, "fused": f"teachers/{name}.npy"}
+        big = [i for i in np.unique(ins) if i > 0 and (ins == i).sum() >= 20]
+        assert len(big) >= 5
+        means = np.stack([f[ins == i].mean(0) for i in big])
+        means /= np.linalg.norm(means, axis=1, keepdims=True)
+        cos = means @ means.T
+        off = cos[~np.eye(len(big), dtype=bool)]
+        # points of one instance agree more with each other than with other instances
+        within = np.mean([(f[ins == i] @ means[k]).mean() for k, i in enumerate(big)])
+        assert off.max() < 0.999 and within > off.mean() + 0.1, (name, within, off.mean())
+    assert "dinov2" in so and "diffusion" in so
+    heads = {"final": 512, "final_dinov2": 64, "final_sd": 256}
+    cfg = {"model": {"architecture": "MinkUNet14A", "in_channels": 3, "heads": heads},
+           "data": {"scenes": [{"points": str(out / "points.npy"), "mask": str(out / "teachers/mask.npy"),
+                                "targets": {"final": str(out / "teachers/lseg.npy"), "final_dinov2": str(out / "teachers/dinov2.npy"),
+                                            "final_sd": str(out / "teachers/diffusion.npy")}}],
+                    "voxel_size": 0.1, "batch_size": 1},
+           "loss": {"final": {"type": "cosine"}, "final_dinov2": {"type": "cosine"}, "final_sd": {"type": "demeaned_cosine"}},
+           "optimizer": {"type": "adam", "lr": 0.001}, "seed": 0, "threads": 2, "out": str(tmp_path / "cua.safetensors"),
+           "recipe": {"type": "cua_o3d", "epochs": 1, "loop": 1}}
+    (tmp_path / "cua.json").write_text(json.dumps(cfg))
+    rc, so, se = run("train", "--config", tmp_path / "cua.json", "--quiet", "--json")
+    assert rc == 0, se
+    last = json.loads(so.splitlines()[-1])
+    assert set(last["losses"]) == set(heads) and all(np.isfinite(v) for v in last["losses"].values())
 
 
 def test_refusals(tmp_path):

@@ -11,9 +11,13 @@ public struct DiffusionTeacher: SimulatedFeatureTeacher {
     public var semantic: TextAlignedTeacher
     public var appearanceWeight: Float = 0.35
     public var instanceWeight: Float = 0.3
+    /// Per-cell Gaussian noise (norm of the noise vector relative to the unit feature).
+    public var noise: Float = 0.2
     public var seed: UInt64
     public var textAligned: Bool { false }
     let projection: [Float]
+    /// The appearance term's codes (one per colour channel).
+    let colourCodes: [[Float]]
 
     public init(dimension: Int, space: TeacherTextSpace, imageWidth: Int, imageHeight: Int, seed: UInt64) {
         self.dimension = max(1, dimension)
@@ -30,23 +34,54 @@ public struct DiffusionTeacher: SimulatedFeatureTeacher {
         var rng = SplitMix64(seed: seed ^ 0x5D)
         let s = 1 / Float(space.dimension).squareRoot()
         projection = (0..<(self.dimension * space.dimension)).map { _ in rng.normal() * s }
+        let d = self.dimension
+        colourCodes = (0..<3).map { TeacherMath.code(dim: d, seed: seed, key: 0x6000 &+ UInt64($0)) }
+    }
+
+    /// The codes of the object instances (the instance term of `addSurfaceTerms`), memoised.
+    func instanceCodes() -> TeacherMath.InstanceCodes { TeacherMath.InstanceCodes(dim: dimension, seed: seed, base: 0x7000) }
+
+    /// The semantic term of `rows` samples: the fixed random projection (dimension × 512) of the
+    /// CLIP embeddings they report (`rows × 512`) → `rows × dimension`.
+    func project(_ clip: [Float], rows: Int) -> [Float] {
+        GEMM.multiply(clip, projection, m: rows, k: semantic.dimension, n: dimension, transB: true)
+    }
+
+    /// Completes the clean feature of a surface sample (before noise, blur and normalisation)
+    /// whose semantic term (`project`) is at `out[base..<base + dimension]`: adds its instance's
+    /// code `ic` (`instanceCodes()`) and the appearance of its colour (`colour` in 0...1). The one
+    /// implementation both the frame path (`cellFeatures`, per cell) and the point path
+    /// (`PointLevelTeachers.diffusion`, per point) use.
+    func addSurfaceTerms(instanceCode ic: [Float], colour: SIMD3<Float>, into out: UnsafeMutableBufferPointer<Float>, at base: Int) {
+        let col = colour - 0.5
+        let c0 = colourCodes[0], c1 = colourCodes[1], c2 = colourCodes[2]
+        for k in 0..<dimension {
+            out[base + k] += instanceWeight * ic[k] + appearanceWeight * (col.x * c0[k] + col.y * c1[k] + col.z * c2[k])
+        }
+    }
+
+    /// The clean features of a view's cells in frame `frameIndex` (`height × width × dimension`,
+    /// zeros where it sees nothing): the reported class's projected embedding + surface terms.
+    func cellFeatures(view: TeacherView, frameIndex: Int) -> [Float] {
+        let clip = semantic.featureMap(view: view, frameIndex: frameIndex, isolated: false)
+        let d = dimension, n = view.width * view.height
+        var out = project(clip, rows: n)
+        out.withUnsafeMutableBufferPointer { o in
+            var codes = instanceCodes()
+            for c in 0..<n where view.classes[c] >= 0 {
+                addSurfaceTerms(instanceCode: codes.code(view.instances[c]), colour: view.colours[c], into: o, at: c * d)
+            }
+        }
+        return out
     }
 
     public func featureMap(_ frame: RenderedFrame, frameIndex: Int, world: SyntheticWorld) -> [Float] {
         let view = TeacherView(frame: frame, world: world, width: featureWidth, height: featureHeight)
-        let clip = semantic.featureMap(view: view, frameIndex: frameIndex, isolated: false)
-        let e = semantic.dimension, d = dimension, n = featureWidth * featureHeight
-        var out = GEMM.multiply(clip, projection, m: n, k: e, n: d, transB: true)
-        let colourCodes = (0..<3).map { TeacherMath.code(dim: d, seed: seed, key: 0x6000 &+ UInt64($0)) }
+        let d = dimension, n = featureWidth * featureHeight
+        var out = cellFeatures(view: view, frameIndex: frameIndex)
         var rng = SplitMix64(seed: seed &+ UInt64(frameIndex) &* 104_729)
-        var codes = TeacherMath.InstanceCodes(dim: d, seed: seed, base: 0x7000)
         for c in 0..<n where view.classes[c] >= 0 {
-            let ic = codes.code(view.instances[c])
-            let col = view.colours[c] - 0.5
-            for k in 0..<d {
-                out[c * d + k] += instanceWeight * ic[k] + appearanceWeight * (col.x * colourCodes[0][k] + col.y * colourCodes[1][k] + col.z * colourCodes[2][k])
-                out[c * d + k] += 0.2 * rng.normal() / Float(d).squareRoot()
-            }
+            for k in 0..<d { out[c * d + k] += noise * rng.normal() / Float(d).squareRoot() }
         }
         let valid = view.classes.map { $0 >= 0 }
         TeacherMath.boxBlur(&out, width: featureWidth, height: featureHeight, dim: d, radius: 1, valid: valid)

@@ -44,7 +44,10 @@ public struct GeometricTeacher: SimulatedFeatureTeacher {
     let normalCodes: [[Float]]
     let fourier: [(w: SIMD3<Float>, phase: Float, code: [Float])]
 
-    /// The clean feature of a surface point (before noise); `ic` is its instance's code.
+    /// The clean feature of a surface sample (before blur, noise and normalisation) — the one
+    /// implementation both the frame path (`cellFeatures`, per patch) and the point path
+    /// (`PointLevelTeachers.geometric`, per point) use: `ic` is the code of its instance
+    /// (`instanceCodes()`), `cls` its class, `n` its normal, `p` its world position.
     func feature(instanceCode ic: [Float], cls: Int32, normal n: SIMD3<Float>, position p: SIMD3<Float>, into out: UnsafeMutableBufferPointer<Float>, at base: Int) {
         let d = dimension
         let cc = classCodes[Int(cls) % classCodes.count]
@@ -56,17 +59,27 @@ public struct GeometricTeacher: SimulatedFeatureTeacher {
         }
     }
 
-    public func featureMap(_ frame: RenderedFrame, frameIndex: Int, world: SyntheticWorld) -> [Float] {
-        let view = TeacherView(frame: frame, world: world, width: patchWidth, height: patchHeight)
+    /// The codes of the object instances (the instance term of `feature`), memoised.
+    func instanceCodes() -> TeacherMath.InstanceCodes { TeacherMath.InstanceCodes(dim: dimension, seed: seed, base: 0x1000) }
+
+    /// The clean features of a view's cells (`height × width × dimension`, zeros where it sees nothing).
+    func cellFeatures(view: TeacherView) -> [Float] {
         let d = dimension
-        var patches = [Float](repeating: 0, count: patchWidth * patchHeight * d)
-        patches.withUnsafeMutableBufferPointer { o in
-            var codes = TeacherMath.InstanceCodes(dim: d, seed: seed, base: 0x1000)
-            for c in 0..<(patchWidth * patchHeight) where view.classes[c] >= 0 {
+        var cells = [Float](repeating: 0, count: view.width * view.height * d)
+        cells.withUnsafeMutableBufferPointer { o in
+            var codes = instanceCodes()
+            for c in 0..<(view.width * view.height) where view.classes[c] >= 0 {
                 let ic = codes.code(view.instances[c])
                 feature(instanceCode: ic, cls: view.classes[c], normal: view.normals[c], position: view.positions[c], into: o, at: c * d)
             }
         }
+        return cells
+    }
+
+    public func featureMap(_ frame: RenderedFrame, frameIndex: Int, world: SyntheticWorld) -> [Float] {
+        let view = TeacherView(frame: frame, world: world, width: patchWidth, height: patchHeight)
+        let d = dimension
+        let patches = cellFeatures(view: view)
         let valid = view.classes.map { $0 >= 0 }
         let out = TeacherMath.upsample(patches, width: patchWidth, height: patchHeight, dim: d, valid: valid,
                                        toWidth: featureWidth, toHeight: featureHeight)

@@ -3,14 +3,19 @@
 /// `../shared/data/README.md` §1) as a scene folder in the layout of `SyntheticSceneExport`
 /// (docs/synthetic.md), so `ov3d train`, `ov3d eval`, `ov3d agglomerate` and `ov3d superpoints`
 /// read it as they read a synthetic room: points, colours, normals, ScanNet-20 labels,
-/// instances, the text-aligned simulated teachers applied at point level (`PointLevelTeachers`:
-/// per-instance reports over simulated views, per-point noise, neighbourhood mixing), their
-/// annotation-free capability table (generated single-object images, never this scene's labels),
-/// the vocabulary, the teachers' evaluation and an `ov3d train` config. There are no frames or
-/// mesh (the source has none) and no DINOv2-/diffusion-like teachers (they are defined on frames).
+/// instances, the four simulated teachers applied at point level — the text-aligned LSeg- and
+/// SEEM-like ones (`PointLevelTeachers.features`: per-instance reports over simulated views,
+/// per-point noise, neighbourhood mixing) and the DINOv2- and diffusion-like ones
+/// (`PointLevelTeachers.geometric` / `.diffusion`: the teachers' own per-sample feature on the
+/// points' positions, estimated normals, labels, instances and colours; `teachers/dinov2.npy`,
+/// `teachers/diffusion.npy`, the targets of CUA-O3D's `final_dinov2` / `final_sd` heads) — the
+/// text teachers' annotation-free capability table (generated single-object images, never this
+/// scene's labels), the vocabulary, the text teachers' evaluation and an `ov3d train` config.
+/// There are no frames or mesh (the source has none).
 public enum ScanNetSceneExport {
     public struct Options: Sendable {
-        /// Simulated views per instance and kNN boundary-mixing neighbours (`PointLevelTeachers`).
+        /// Simulated views per instance and kNN boundary-mixing neighbours (`PointLevelTeachers`;
+        /// the views are the text and diffusion-like teachers' reports).
         public var views = 4
         public var neighbours = 4
         /// Generated images per class for the annotation-free capabilities.
@@ -99,8 +104,9 @@ public enum ScanNetSceneExport {
         try CloudFile.write(PointCloud(positions: s.positions, colors: s.colors, normals: normals, labels: s.labels),
                             to: path("points.ply"), format: .plyBinaryLE)
 
-        // the text-aligned simulated teachers (the synthetic world's, same seeds), at point level
-        let text = SyntheticTeachers.standard(preset: .small, space: space, seed: seed).compactMap { $0 as? TextAlignedTeacher }
+        // the simulated teachers (the synthetic world's small-preset ones, same seeds), at point level
+        let teachers = SyntheticTeachers.standard(preset: .small, space: space, seed: seed)
+        let text = teachers.compactMap { $0 as? TextAlignedTeacher }
         let mask = [UInt8](repeating: 1, count: n)
         var fused: [FusedTeacher] = []
         for t in text {
@@ -112,6 +118,20 @@ public enum ScanNetSceneExport {
             fused.append(FusedTeacher(name: t.name, dimension: t.dimension, textAligned: true, features: f, mask: mask))
         }
         try NPY.write(try mask.withUnsafeBytes { try Tensor(dtype: .uint8, shape: [n], bytes: $0) }, path: path("teachers/mask.npy"))
+        // the DINOv2- and diffusion-like teachers (not text-aligned: CUA-O3D's other two targets)
+        var other: [(name: String, dimension: Int)] = []
+        for t in teachers {
+            let f: [Float]
+            if let g = t as? GeometricTeacher {
+                f = try PointLevelTeachers.geometric(teacher: g, positions: s.positions, normals: normals, labels: s.labels,
+                                                     instances: s.instances, neighbours: options.neighbours, seed: seed)
+            } else if let df = t as? DiffusionTeacher {
+                f = try PointLevelTeachers.diffusion(teacher: df, positions: s.positions, colors: s.colors, labels: s.labels,
+                                                     instances: s.instances, views: options.views, neighbours: options.neighbours, seed: seed)
+            } else { continue }
+            try NPY.write(f, shape: [n, t.dimension], path: path("teachers/\(t.name).npy"))
+            other.append((t.name, t.dimension))
+        }
 
         // annotation-free capabilities (generated single-object images, not this scene's labels)
         let table = try GeneratedImageCapabilities.build(teachers: text, imagesPerClass: options.capabilityImagesPerClass,
@@ -136,7 +156,7 @@ public enum ScanNetSceneExport {
         let instances = Set(s.instances.filter { $0 > 0 }).count
         let summary = Summary(scene: name(prefix), points: n, classesPresent: present, instances: instances,
                               rows: rows.map { ($0.name, $0.metrics.meanIoU, $0.metrics.meanAccuracy) },
-                              errorPatterns: patterns, teacherNames: text.map(\.name))
+                              errorPatterns: patterns, teacherNames: text.map(\.name) + other.map(\.name))
 
         let train = JSON.object([
             ("model", .object([("architecture", .string("MinkUNet18A")), ("in_channels", .number(3)),
@@ -151,7 +171,7 @@ public enum ScanNetSceneExport {
         ])
         try FileIO.write(path("train.json"), text: train.description + "\n")
         let meta = JSON.object([
-            ("simulated", .string("real ScanNet geometry and labels with SIMULATED point-level teachers: not real LSeg/SEEM outputs; the numbers say nothing of real-world accuracy")),
+            ("simulated", .string("real ScanNet geometry and labels with SIMULATED point-level teachers: not real LSeg/SEEM/DINOv2/Stable Diffusion outputs; the numbers say nothing of real-world accuracy")),
             ("source", .string("scannet_votenet50k")), ("scene", .string(summary.scene)), ("seed", .number(Double(seed))),
             ("points", .number(Double(n))), ("classes_present", .number(Double(present))), ("instances", .number(Double(instances))),
             ("classes", .array(SyntheticWorld.classNames.map { .string($0) })), ("ignore_label", .number(255)),
@@ -159,7 +179,9 @@ public enum ScanNetSceneExport {
             ("point_teachers", .object([("views", .number(Double(options.views))), ("neighbours", .number(Double(options.neighbours))),
                                         ("capability_images_per_class", .number(Double(options.capabilityImagesPerClass)))])),
             ("teachers", .array(text.map { t in .object([("name", .string(t.name)), ("dimension", .number(Double(t.dimension))),
-                                                         ("text_aligned", .bool(true)), ("fused", .string("teachers/\(t.name).npy"))]) })),
+                                                         ("text_aligned", .bool(true)), ("fused", .string("teachers/\(t.name).npy"))]) }
+                                + other.map { t in .object([("name", .string(t.name)), ("dimension", .number(Double(t.dimension))),
+                                                            ("text_aligned", .bool(false)), ("fused", .string("teachers/\(t.name).npy"))]) })),
             ("evaluation", .array(summary.rows.map { .object([("method", .string($0.name)), ("miou", .number($0.miou)), ("macc", .number($0.macc))]) })),
         ])
         try FileIO.write(path("scene.json"), text: meta.description + "\n")
