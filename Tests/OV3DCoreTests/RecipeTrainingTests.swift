@@ -60,12 +60,16 @@ import Testing
         }
     }
 
+    /// Three classes in 4-d, three held-out scenes, a 5→4 probe as the network.
+    static func evaluationFixture(width: Int, dim: Int) throws -> (Vocabulary, [EvaluationScene], LinearProbe) {
+        var rng = SplitMix64(seed: 8)
+        let vocab = try Vocabulary(names: ["a", "b", "c"], embeddings: (0..<(3 * dim)).map { _ in rng.uniform(-1...1) }, dimension: dim)
+        return (vocab, try scenes(3, width: width, dim: dim, seed: 2), try probe())
+    }
+
     @Test func evaluatorScoresDistillFusionAndEnsemble() throws {
         let width = 5, dim = 4
-        var rng = SplitMix64(seed: 8)
-        let vocab = try Vocabulary(names: ["a", "b", "c"], embeddings: (0..<12).map { _ in rng.uniform(-1...1) }, dimension: dim)
-        let scenes = try Self.scenes(3, width: width, dim: dim, seed: 2)
-        let net = try Self.probe()
+        let (vocab, scenes, net) = try Self.evaluationFixture(width: width, dim: dim)
         net.training = true
         let modes: [FeatureEnsemble.Mode] = [.distill, .fusion, .ensemble(.maxScore), .ensemble(.average)]
         let ev = try TrainingEvaluator(scenes: scenes, vocabulary: vocab, modes: modes, head: "final_seg", convention: .openScene)
@@ -93,10 +97,7 @@ import Testing
     /// text space (`TextSpaceCentering.uncentred`); distill and fusion are unchanged.
     @Test func centredEvaluatorMapsTheHeadBackForTheEnsembles() throws {
         let width = 5, dim = 4
-        var rng = SplitMix64(seed: 8)
-        let vocab = try Vocabulary(names: ["a", "b", "c"], embeddings: (0..<12).map { _ in rng.uniform(-1...1) }, dimension: dim)
-        let scenes = try Self.scenes(3, width: width, dim: dim, seed: 2)
-        let net = try Self.probe()
+        let (vocab, scenes, net) = try Self.evaluationFixture(width: width, dim: dim)
         let modes: [FeatureEnsemble.Mode] = [.distill, .fusion, .ensemble(.maxScore), .ensemble(.average)]
         let plain = try TrainingEvaluator(scenes: scenes, vocabulary: vocab, modes: modes, head: "final_seg").evaluate(net)
         let got = try TrainingEvaluator(scenes: scenes, vocabulary: vocab, modes: modes, head: "final_seg", centred: true).evaluate(net)

@@ -28,9 +28,7 @@ extension PointLevelTeachers {
             }
         }
         var out = try mixNeighbours(clean, dim: d, positions: positions, neighbours: neighbours)
-        var rng = SplitMix64(seed: teacher.seed ^ seed ^ 0xD1A0)
-        let s = teacher.noise / Float(d).squareRoot()
-        for i in 0..<(n * d) { out[i] += s * rng.normal() }
+        addNoise(&out, dim: d, level: teacher.noise, seed: teacher.seed ^ seed ^ 0xD1A0)
         TeacherMath.normalizeRows(&out, dim: d)
         return out
     }
@@ -59,9 +57,7 @@ extension PointLevelTeachers {
                 teacher.addSurfaceTerms(instanceCode: codes.code(pointInstance(instances[i], cls: cls)), colour: colour, into: o, at: i * d)
             }
         }
-        var rng = SplitMix64(seed: teacher.seed ^ seed ^ 0xD1F5)
-        let s = teacher.noise / Float(d).squareRoot()
-        for i in 0..<(n * d) { out[i] += s * rng.normal() }
+        addNoise(&out, dim: d, level: teacher.noise, seed: teacher.seed ^ seed ^ 0xD1F5)
         out = try mixNeighbours(out, dim: d, positions: positions, neighbours: neighbours)
         TeacherMath.normalizeRows(&out, dim: d)
         return out

@@ -20,10 +20,7 @@ public enum PointLevelTeachers {
             let o = reports.objectOfPoint[i] * d
             for k in 0..<d { base[i * d + k] = reports.means[o + k] }
         }
-        // per-point noise
-        var rng = SplitMix64(seed: teacher.seed ^ seed ^ 0x9017)
-        let s = teacher.noise / Float(d).squareRoot()
-        for i in 0..<(n * d) { base[i] += s * rng.normal() }
+        addNoise(&base, dim: d, level: teacher.noise, seed: teacher.seed ^ seed ^ 0x9017)
         var out = try mixNeighbours(base, dim: d, positions: positions, neighbours: neighbours)
         TeacherMath.normalizeRows(&out, dim: d)
         return out
@@ -73,6 +70,14 @@ public enum PointLevelTeachers {
             means += acc
         }
         return (means, objectOfPoint)
+    }
+
+    /// Per-point noise: adds `level/√dim · N(0, 1)` to every value, drawn in order from one
+    /// seeded stream (the view flicker / per-cell noise of the frame paths).
+    static func addNoise(_ rows: inout [Float], dim: Int, level: Float, seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let s = level / Float(dim).squareRoot()
+        for i in rows.indices { rows[i] += s * rng.normal() }
     }
 
     /// Boundary mixing over point neighbourhoods (the point-level stand-in for a feature map's
